@@ -1,0 +1,59 @@
+// Turns the explicit node sources of a stack config (a node list or a machines.txt) into a validated spec.
+import * as fs from "fs";
+import * as path from "path";
+import { StackConfig } from "./config";
+import { parseMachinesTxt } from "./machines";
+import { NodeInput, RouteSpec, SpecInput } from "./types";
+import { Problem, validateSpec, Validated } from "./validate";
+
+export interface SourceOptions {
+  /** Directory that relative paths (machinesFile) are resolved against: the project root. */
+  readonly baseDir: string;
+  readonly readFile?: (file: string) => string;
+}
+
+/** Builds the spec from whatever explicit nodes the config names, with every problem from both steps. */
+export function specFromConfig(config: StackConfig, options: SourceOptions): Validated<RouteSpec> {
+  const problems: Problem[] = [];
+  let nodes: unknown = config.nodes;
+  let origin = "pod-routes:nodes";
+  if (config.machinesFile !== undefined) {
+    const file = path.resolve(options.baseDir, config.machinesFile);
+    origin = config.machinesFile;
+    let text: string | undefined;
+    try {
+      text = (options.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file);
+    } catch (error) {
+      problems.push({
+        where: "pod-routes:machinesFile",
+        message: `cannot read ${file} (${(error as Error).message}); point it at your machines.txt, relative to the project directory`,
+      });
+    }
+    if (text !== undefined) {
+      const parsed = parseMachinesTxt(text, config.machinesFile);
+      problems.push(...parsed.problems);
+      nodes = parsed.nodes;
+    }
+  }
+  if (problems.length > 0 && nodes === undefined) return { ok: false, problems };
+  return withProblems(
+    validateSpec({ clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr, nodes, origin }),
+    problems,
+  );
+}
+
+/** Validates nodes that a cloud lookup produced, keeping the problems found while looking them up. */
+export function specFromNodes(
+  config: Pick<StackConfig, "clusterCidr" | "nodeCidr">,
+  nodes: NodeInput[],
+  origin: string,
+  lookupProblems: Problem[] = [],
+): Validated<RouteSpec> {
+  const input: SpecInput = { clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr, nodes, origin };
+  return withProblems(validateSpec(input), lookupProblems);
+}
+
+function withProblems(result: Validated<RouteSpec>, earlier: Problem[]): Validated<RouteSpec> {
+  if (earlier.length === 0) return result;
+  return { ok: false, problems: [...earlier, ...(result.ok ? [] : result.problems)] };
+}
