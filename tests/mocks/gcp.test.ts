@@ -1,0 +1,137 @@
+import { ofType, runProgram, runProgramExpectingFailure } from "./harness";
+
+describe("GCP stack (Pulumi.gcp.yaml)", () => {
+  it("creates the runbook's three routes on kubernetes-the-hard-way", async () => {
+    const result = await runProgram({ stack: "gcp" });
+    const routes = ofType(result, "gcp:compute/route:Route");
+    expect(
+      routes.map((r) => [r.name, r.inputs["destRange"], r.inputs["nextHopIp"], r.inputs["network"]]),
+    ).toEqual([
+      ["kubernetes-route-10-200-0-0-24", "10.200.0.0/24", "10.240.0.20", "kubernetes-the-hard-way"],
+      ["kubernetes-route-10-200-1-0-24", "10.200.1.0/24", "10.240.0.21", "kubernetes-the-hard-way"],
+      ["kubernetes-route-10-200-2-0-24", "10.200.2.0/24", "10.240.0.22", "kubernetes-the-hard-way"],
+    ]);
+    expect(result.outputs["routes"]).toEqual([
+      {
+        destination: "10.200.0.0/24",
+        nextHop: "10.240.0.20",
+        node: "worker-0",
+        where: "kubernetes-the-hard-way",
+      },
+      {
+        destination: "10.200.1.0/24",
+        nextHop: "10.240.0.21",
+        node: "worker-1",
+        where: "kubernetes-the-hard-way",
+      },
+      {
+        destination: "10.200.2.0/24",
+        nextHop: "10.240.0.22",
+        node: "worker-2",
+        where: "kubernetes-the-hard-way",
+      },
+    ]);
+  });
+});
+
+describe("GCP route options", () => {
+  it("deletes a route before replacing it, since its name is fixed", async () => {
+    const result = await runProgram({ stack: "gcp" });
+    for (const route of ofType(result, "gcp:compute/route:Route")) {
+      expect(route.options.deleteBeforeReplace).toBe(true);
+      expect(route.options.importId).toBe("");
+    }
+  });
+});
+
+// What `gcloud compute instances describe worker-i` shows in the runbook.
+const instance = (i: number, patch: Record<string, unknown> = {}) => ({
+  name: `worker-${i}`,
+  canIpForward: true,
+  metadata: { "pod-cidr": `10.200.${i}.0/24` },
+  networkInterfaces: [{ networkIp: `10.240.0.2${i}`, network: "kubernetes-the-hard-way" }],
+  ...patch,
+});
+const GET_INSTANCE = "gcp:compute/getInstance:getInstance";
+const discovery = {
+  "pod-routes:nodes": undefined,
+  "pod-routes:gcp": { discovery: { zone: "us-west1-c", instances: ["worker-0", "worker-1", "worker-2"] } },
+};
+
+describe("GCP discovery (instances by name, pod CIDR from metadata)", () => {
+  it("reads each worker's IP and pod-cidr metadata, as the runbook does with gcloud", async () => {
+    const result = await runProgram({
+      stack: "gcp",
+      overrides: discovery,
+      invokes: { [GET_INSTANCE]: (args) => instance(Number(String(args["name"]).slice(-1))) },
+    });
+    expect(result.invokes.map((i) => [i.args["name"], i.args["zone"]])).toEqual([
+      ["worker-0", "us-west1-c"],
+      ["worker-1", "us-west1-c"],
+      ["worker-2", "us-west1-c"],
+    ]);
+    expect(
+      ofType(result, "gcp:compute/route:Route").map((r) => [
+        r.name,
+        r.inputs["nextHopIp"],
+        r.inputs["destRange"],
+      ]),
+    ).toEqual([
+      ["kubernetes-route-10-200-0-0-24", "10.240.0.20", "10.200.0.0/24"],
+      ["kubernetes-route-10-200-1-0-24", "10.240.0.21", "10.200.1.0/24"],
+      ["kubernetes-route-10-200-2-0-24", "10.240.0.22", "10.200.2.0/24"],
+    ]);
+  });
+
+  it("fails before creating anything when instances cannot forward or lack metadata, naming every one", async () => {
+    const broken: Record<string, ReturnType<typeof instance>> = {
+      "worker-0": instance(0, { canIpForward: false }),
+      "worker-1": instance(1, { metadata: {} }),
+      "worker-2": instance(2, { metadata: { "pod-cidr": "10.200.2.5/24" } }),
+    };
+    const failure = await runProgramExpectingFailure({
+      stack: "gcp",
+      overrides: discovery,
+      invokes: { [GET_INSTANCE]: (args) => broken[String(args["name"])] ?? {} },
+    });
+    expect(failure.result.resources).toEqual([]);
+    const message = failure.message;
+    expect(message).toContain('gcp instance "worker-0": has canIpForward=false');
+    expect(message).toContain("--can-ip-forward");
+    expect(message).toContain(
+      'gcp instance "worker-1": has no "pod-cidr" metadata; add it, e.g. gcloud compute instances add-metadata worker-1',
+    );
+    expect(message).toContain(
+      'podCidr "10.200.2.5/24" has host bits set (it is not the network address); use "10.200.2.0/24"',
+    );
+  });
+});
+
+describe("GCP stack validation", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "overlapping pod CIDRs",
+      {
+        "pod-routes:nodes": [
+          { name: "worker-0", ip: "10.240.0.20", podCidr: "10.200.0.0/23" },
+          { name: "worker-1", ip: "10.240.0.21", podCidr: "10.200.1.0/24" },
+        ],
+      },
+      "overlaps pod CIDR 10.200.0.0/23",
+    ],
+    [
+      "an unknown setting",
+      { "pod-routes:gcp": { netwrok: "kubernetes-the-hard-way" } },
+      "pod-routes:gcp.netwrok: unknown setting",
+    ],
+    [
+      "a quota too small for the routes",
+      { "pod-routes:gcp": { routeQuota: 2 } },
+      "3 routes would exceed the static route quota of 2",
+    ],
+  ])("rejects %s with a clear error and registers no route", async (_label, overrides, expected) => {
+    const failure = await runProgramExpectingFailure({ stack: "gcp", overrides });
+    expect(failure.message).toContain(expected);
+    expect(failure.result.resources).toEqual([]);
+  });
+});
