@@ -1,0 +1,75 @@
+// The largest route count the SSH path supports per host, proven on a real lab host over real SSH.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MAX_ROUTES_PER_HOST, planSsh } from "../../providers/ssh";
+import { defaultSshConfig } from "../../spec/config";
+import { renderHostScripts, ROUTE_PROTO } from "../../spec/hostscript";
+import { requireValidSpec } from "../../spec/validate";
+import { hostExec, Lab, labDown, labUp, sshRun } from "../../lab/lab";
+
+jest.setTimeout(300_000);
+
+// One controller and `workers` workers on a /16, pod CIDRs in 10.64.0.0/10: the controller gets them all.
+const specWith = (workers: number) =>
+  requireValidSpec({
+    clusterCidr: "10.64.0.0/10",
+    nodes: [
+      { name: "gw", ip: "198.19.249.10" },
+      ...Array.from({ length: workers }, (_, i) => ({
+        name: `w-${i}`,
+        ip: `10.240.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        podCidr: `10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`,
+      })),
+    ],
+  });
+
+let lab: Lab;
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-limits-"));
+  const machines = path.join(dir, "machines.txt");
+  fs.writeFileSync(machines, "198.19.249.10 gw.kubernetes.local gw\n");
+  lab = labUp(machines, path.join(dir, "lab"));
+  // The workers' addresses are on a network the host is directly attached to.
+  hostExec(lab, "gw", ["ip", "addr", "add", "10.240.255.254/16", "dev", "eth0"]);
+});
+
+afterAll(() => {
+  if (dir) labDown(path.join(dir, "lab"));
+});
+
+describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, () => {
+  it("applies, re-runs without change, and deletes the maximum on a real host", () => {
+    const gw = renderHostScripts(specWith(MAX_ROUTES_PER_HOST)).find((s) => s.host.name === "gw")!;
+    expect(gw.plan.routes).toHaveLength(MAX_ROUTES_PER_HOST);
+    const first = sshRun(lab, "gw", gw.apply);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`added ${MAX_ROUTES_PER_HOST}, changed 0`);
+    const count = () =>
+      hostExec(lab, "gw", ["ip", "route", "show", "proto", String(ROUTE_PROTO)])
+        .trim()
+        .split("\n")
+        .filter(Boolean).length;
+    expect(count()).toBe(MAX_ROUTES_PER_HOST);
+    const again = sshRun(lab, "gw", gw.apply);
+    expect(again.stdout).toContain(`unchanged ${MAX_ROUTES_PER_HOST}; files changed: none`);
+    expect(sshRun(lab, "gw", gw.remove).code).toBe(0);
+    expect(count()).toBe(0);
+  });
+
+  it("refuses one route more at preview, with a clear message, before rendering any script", () => {
+    const result = planSsh(
+      specWith(MAX_ROUTES_PER_HOST + 1),
+      { ...defaultSshConfig(), insecureIgnoreHostKeys: true },
+      { adopt: false, prefix: "kubernetes-route" },
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.problems[0]!.message).toContain(
+        `${MAX_ROUTES_PER_HOST + 1} routes per host exceed what the SSH path supports (${MAX_ROUTES_PER_HOST})`,
+      );
+  });
+});
