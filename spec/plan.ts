@@ -44,18 +44,20 @@ export interface HostPlan {
  * controllers get all of them, and a worker never gets a route to its own subnet (it is directly connected).
  */
 export function planHostRoutes(spec: RouteSpec, prefix = DEFAULT_ROUTE_PREFIX): HostPlan[] {
-  const workers = workersOf(spec).sort(byDestinationOf);
+  // Named once per worker, not once per host and worker: the mesh has N × (N − 1) entries.
+  const routes = workersOf(spec)
+    .sort(byDestinationOf)
+    .map((worker) => ({
+      name: routeName(worker.podCidr, prefix),
+      destination: worker.podCidr,
+      nextHop: worker.ip,
+      node: worker.name,
+    }));
   return spec.nodes.map((host) => ({
     host,
-    routes: workers
-      .filter((worker) => worker.name !== host.name)
-      .map((worker) => ({
-        name: routeName(worker.podCidr, prefix),
-        destination: worker.podCidr,
-        nextHop: worker.ip,
-        node: worker.name,
-        where: host.name,
-      })),
+    routes: routes
+      .filter((route) => route.node !== host.name)
+      .map((route) => ({ ...route, where: host.name })),
   }));
 }
 
