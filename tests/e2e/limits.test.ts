@@ -60,12 +60,25 @@ describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, (
     expect(count()).toBe(0);
   });
 
-  it("refuses one route more at preview, with a clear message, before rendering any script", () => {
-    const result = planSsh(
-      specWith(MAX_ROUTES_PER_HOST + 1),
+  const plan = (workers: number) =>
+    planSsh(
+      specWith(workers),
       { ...defaultSshConfig(), insecureIgnoreHostKeys: true },
       { adopt: false, prefix: "kubernetes-route" },
     );
+
+  it("plans every host's script at the limit: the whole mesh, not just one host", () => {
+    const result = plan(MAX_ROUTES_PER_HOST);
+    if (!result.ok) throw new Error(result.problems.map((p) => p.message).join("\n"));
+    expect(result.value.targets).toHaveLength(MAX_ROUTES_PER_HOST + 1);
+    // The controller takes every worker's subnet; each worker every other one's.
+    expect(result.value.rows).toHaveLength(
+      MAX_ROUTES_PER_HOST + MAX_ROUTES_PER_HOST * (MAX_ROUTES_PER_HOST - 1),
+    );
+  });
+
+  it("refuses one route more at preview, with a clear message, before rendering any script", () => {
+    const result = plan(MAX_ROUTES_PER_HOST + 1);
     expect(result.ok).toBe(false);
     if (!result.ok)
       expect(result.problems[0]!.message).toContain(
