@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the network lab (scripts/lab.sh: e2e tests, demo, benchmarks) needs on a bare Debian or
-# Ubuntu machine, as root, without questions. Idempotent: when every tool is already there it does not
-# touch apt at all. The packages' maintainer scripts are kept from starting a system-wide sshd (the lab
-# runs its own, one per lab host, inside network namespaces).
+# Ubuntu machine, and what scripts/install-go.sh needs to fetch Go, as root, without questions.
+# Idempotent: when every tool is already there it does not touch apt at all. The packages' maintainer
+# scripts are kept from starting a system-wide sshd (the lab runs its own, one per lab host, inside
+# network namespaces).
 #
 #   sudo bash scripts/lab-deps.sh          install what is missing
 #   bash scripts/lab-deps.sh --check       only report; exit 1 when something is missing
@@ -25,6 +26,10 @@ need=(
   mount:mount
   realpath:coreutils
   awk:mawk
+  # Not the lab's own: scripts/install-go.sh fetches Go with these when the machine has none.
+  curl:curl
+  unzip:unzip
+  update-ca-certificates:ca-certificates
 )
 
 have() {

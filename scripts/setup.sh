@@ -13,5 +13,5 @@ bash scripts/lab-deps.sh
 step "npm dependencies (npm ci)"
 npm ci --no-audit --no-fund --loglevel=warn
 
-step "developer tools (actionlint)"
+step "developer tools (Go, actionlint)"
 bash scripts/install-tools.sh

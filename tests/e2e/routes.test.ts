@@ -17,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROUTE_PROTO } from "../../spec/hostscript";
 import { ofType, runProgram, unsecret } from "../mocks/harness";
+import { tool } from "../tools";
 import {
   hostExec,
   hostRoutes,
@@ -153,7 +154,7 @@ func main() {
 const CLIENT_GO_MOD =
   "module podroutes/remotecommandclient\n\ngo 1.24\n\nrequire golang.org/x/crypto v0.48.0\n";
 
-/** Builds the client once per source version into ~/.cache/pod-routes (Go comes with scripts/setup.sh). */
+/** Builds the client once per source version into ~/.cache/pod-routes (scripts/setup.sh installs Go). */
 function buildClient(): string {
   const hash = createHash("sha256").update(CLIENT_GO).update(CLIENT_GO_MOD).digest("hex").slice(0, 12);
   const cache = path.join(process.env["XDG_CACHE_HOME"] ?? path.join(os.homedir(), ".cache"), "pod-routes");
@@ -164,7 +165,7 @@ function buildClient(): string {
     fs.writeFileSync(path.join(src, "main.go"), CLIENT_GO);
     fs.writeFileSync(path.join(src, "go.mod"), CLIENT_GO_MOD);
     fs.mkdirSync(cache, { recursive: true });
-    const built = spawnSync("go", ["build", "-o", `${bin}.tmp`, "."], {
+    const built = spawnSync(tool("go", ["version"]), ["build", "-o", `${bin}.tmp`, "."], {
       cwd: src,
       env: { ...process.env, GOFLAGS: "-mod=mod" },
       encoding: "utf8",
@@ -172,7 +173,7 @@ function buildClient(): string {
     });
     if (built.error || built.status !== 0) {
       throw new Error(
-        `building the SSH client that stands in for @pulumi/command failed (it needs Go ≥ 1.24, as scripts/setup.sh does for actionlint, and the Go module proxy): ${built.error?.message ?? built.stderr}`,
+        `building the SSH client that stands in for @pulumi/command failed (it needs Go ≥ 1.24, which scripts/setup.sh installs, and the Go module proxy): ${built.error?.message ?? built.stderr}`,
       );
     }
     fs.renameSync(`${bin}.tmp`, bin);

@@ -3,21 +3,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { tool } from "../tools";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const WORKFLOW = path.join(ROOT, ".github", "workflows", "pulumi.yml");
-const TOOLS_BIN = path.join(
-  process.env["POD_ROUTES_TOOLS"] ??
-    path.join(process.env["HOME"] ?? "/root", ".cache", "pod-routes", "tools"),
-  "bin",
-);
-
-function actionlint(): string {
-  for (const candidate of [path.join(TOOLS_BIN, "actionlint"), "actionlint"]) {
-    if (spawnSync(candidate, ["-version"]).status === 0) return candidate;
-  }
-  throw new Error(`actionlint is not installed; run scripts/setup.sh (it installs it into ${TOOLS_BIN})`);
-}
+const actionlint = () => tool("actionlint", ["-version"]);
 
 interface Job {
   if?: string;

@@ -1,0 +1,18 @@
+// Tools the tests use that npm does not ship, installed by scripts/setup.sh into the tools cache
+// (scripts/install-tools.sh: actionlint; scripts/install-go.sh: go).
+import { spawnSync } from "child_process";
+import * as path from "path";
+
+export const TOOLS_BIN = path.join(
+  process.env["POD_ROUTES_TOOLS"] ??
+    path.join(process.env["HOME"] ?? "/root", ".cache", "pod-routes", "tools"),
+  "bin",
+);
+
+/** The tools cache's copy of `name`, else the one on PATH; a clear error naming the fix when neither runs. */
+export function tool(name: string, versionArgs: readonly string[]): string {
+  for (const candidate of [path.join(TOOLS_BIN, name), name]) {
+    if (spawnSync(candidate, versionArgs).status === 0) return candidate;
+  }
+  throw new Error(`${name} is not installed; run scripts/setup.sh (it installs it into ${TOOLS_BIN})`);
+}
