@@ -42,21 +42,16 @@ export function planSsh(
   options: { adopt: boolean; prefix: string; addressOf?: (host: string) => string | undefined },
 ): { ok: true; value: SshPlan } | { ok: false; problems: Problem[] } {
   const problems: Problem[] = [];
-  // Checked before rendering: a controller gets every worker's subnet, a worker every other one's.
+  // Every check runs before any script is rendered: at the limit that is a million host routes.
+  // A controller gets every worker's subnet, a worker every other one's.
   const workers = spec.nodes.filter(isWorker).length;
   const largest = spec.nodes.some((n) => n.role === "controller") ? workers : workers - 1;
   if (largest > MAX_ROUTES_PER_HOST) {
-    return {
-      ok: false,
-      problems: [
-        {
-          where: "pod-routes:nodes",
-          message: `${largest} routes per host exceed what the SSH path supports (${MAX_ROUTES_PER_HOST}); at this size use routing that scales (a BGP speaker such as Calico or kube-router, or the cloud's route tables), or split the cluster`,
-        },
-      ],
-    };
+    problems.push({
+      where: "pod-routes:nodes",
+      message: `${largest} routes per host exceed what the SSH path supports (${MAX_ROUTES_PER_HOST}); at this size use routing that scales (a BGP speaker such as Calico or kube-router, or the cloud's route tables), or split the cluster`,
+    });
   }
-  const scripts = renderHostScripts(spec, { adopt: options.adopt }, options.prefix);
   const names = new Set(spec.nodes.map((n) => n.name));
   for (const key of [...Object.keys(ssh.hostKeys), ...Object.keys(ssh.connectAddresses)]) {
     if (!names.has(key)) {
@@ -66,24 +61,28 @@ export function planSsh(
       });
     }
   }
-  const targets: SshTarget[] = [];
-  const unpinned: string[] = [];
-  for (const script of scripts) {
-    const name = script.host.name;
-    const address = ssh.connectAddresses[name] ?? options.addressOf?.(name) ?? script.host.ip;
-    const hostKey = ssh.hostKeys[name];
-    if (hostKey === undefined) {
-      if (ssh.insecureIgnoreHostKeys) unpinned.push(name);
-      else {
-        problems.push({
-          where: `pod-routes:ssh.hostKeys`,
-          message: `has no host key for ${show(name)}; pin it (ssh-keyscan -t ed25519 ${address} prints it) or, at your own risk, set pod-routes:ssh.insecureIgnoreHostKeys to true`,
-        });
-      }
+  const connections = spec.nodes.map((host) => ({
+    host,
+    address: ssh.connectAddresses[host.name] ?? options.addressOf?.(host.name) ?? host.ip,
+    hostKey: ssh.hostKeys[host.name],
+  }));
+  for (const { host, address, hostKey } of connections) {
+    if (hostKey === undefined && !ssh.insecureIgnoreHostKeys) {
+      problems.push({
+        where: `pod-routes:ssh.hostKeys`,
+        message: `has no host key for ${show(host.name)}; pin it (ssh-keyscan -t ed25519 ${address} prints it) or, at your own risk, set pod-routes:ssh.insecureIgnoreHostKeys to true`,
+      });
     }
-    targets.push({ scripts: script, address, ...(hostKey !== undefined ? { hostKey } : {}) });
   }
   if (problems.length > 0) return { ok: false, problems };
+
+  const scripts = renderHostScripts(spec, { adopt: options.adopt }, options.prefix);
+  const connectionOf = new Map(connections.map((c) => [c.host.name, c]));
+  const targets: SshTarget[] = scripts.map((script) => {
+    const { address, hostKey } = connectionOf.get(script.host.name)!;
+    return { scripts: script, address, ...(hostKey !== undefined ? { hostKey } : {}) };
+  });
+  const unpinned = connections.filter((c) => c.hostKey === undefined).map((c) => c.host.name);
   return { ok: true, value: { targets, rows: toRows(scripts.flatMap((s) => s.plan.routes)), unpinned } };
 }
 

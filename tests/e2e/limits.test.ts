@@ -77,6 +77,21 @@ describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, (
     );
   });
 
+  it("reports the limit together with every other SSH problem, all at once", () => {
+    const result = planSsh(specWith(MAX_ROUTES_PER_HOST + 1), defaultSshConfig(), {
+      adopt: false,
+      prefix: "kubernetes-route",
+    });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problems.map((p) => p.where)).toEqual([
+        "pod-routes:nodes",
+        ...Array.from({ length: MAX_ROUTES_PER_HOST + 2 }, () => "pod-routes:ssh.hostKeys"),
+      ]);
+      expect(result.problems[1]!.message).toContain('has no host key for "gw"');
+    }
+  });
+
   it("refuses one route more at preview, with a clear message, before rendering any script", () => {
     const result = plan(MAX_ROUTES_PER_HOST + 1);
     expect(result.ok).toBe(false);
