@@ -122,6 +122,9 @@ export class SshPodRoutes extends pulumi.ComponentResource {
             // The delete cannot use stdin (the engine feeds it the last apply script), so it travels in
             // the command line, base64-encoded so the host's login shell (bash, zsh, fish…) only runs a pipe.
             delete: viaPosixShell(target.scripts.remove),
+            // The scripts never read the previous run's output; passing it means an SSH `setenv` that
+            // stock sshd refuses (AcceptEnv), and a warning on every command of every run.
+            addPreviousOutputInEnv: false,
           },
           // The apply script reconciles in place, so changes are updates. When a replacement does happen
           // (the provider replaces on some input changes), the old command's delete must run before the

@@ -52,6 +52,8 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
       expect(command.inputs["update"]).toBe("sh -s");
       expect(command.inputs["stdin"]).toBe(script.apply);
       expect(command.inputs["delete"]).toBe(viaPosixShell(script.remove));
+      // No SSH setenv of the previous output: stock sshd refuses it and the provider warns every run.
+      expect(command.inputs["addPreviousOutputInEnv"]).toBe(false);
       const encoded = /^printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d \| sh$/.exec(
         String(command.inputs["delete"]),
       );
