@@ -130,6 +130,20 @@ async function main(): Promise<void> {
     );
     check("stack output routes matches the hosts", same(fromOutput, ourRoutes(lab)), fromOutput);
 
+    // The backend's files as they sit on disk (exportStack() would decrypt them).
+    const stateFiles = fs.readdirSync(path.join(dir, "state"), { recursive: true, encoding: "utf8" });
+    const stored = stateFiles
+      .map((f) => path.join(dir, "state", f))
+      .filter((f) => fs.statSync(f).isFile())
+      .map((f) => fs.readFileSync(f, "utf8"));
+    const keyBody = fs.readFileSync(lab.clientKey, "utf8").split("\n")[1] ?? "";
+    check(
+      "the SSH private key is stored only encrypted",
+      stored.some((text) => text.includes("pod-routes-node-0")) &&
+        keyBody.length > 20 &&
+        stored.every((text) => !text.includes(keyBody)),
+    );
+
     const again = await stack.up(quiet);
     check(
       "second up: no changes",
