@@ -95,8 +95,13 @@ async function main(): Promise<void> {
     const configure = async (lines: string[]) => {
       const file = path.join(dir, `machines-${++files}.txt`);
       fs.writeFileSync(file, `${lines.join("\n")}\n`);
-      const names = lines.map((line) => line.split(/\s+/)[2] ?? "");
-      const hostKeys = Object.fromEntries(names.map((name) => [name, labHost(lab, name).hostKey]));
+      // Keys by address: a renamed node is still the same machine.
+      const hostKeys = Object.fromEntries(
+        lines.map((line) => {
+          const [ip, , name] = line.split(/\s+/);
+          return [name, lab.hosts.find((h) => h.ip === ip)?.hostKey];
+        }),
+      );
       await stack.setAllConfig({
         "pod-routes:cloud": { value: "baremetal" },
         "pod-routes:clusterCidr": { value: "10.200.0.0/16" },
@@ -190,6 +195,28 @@ async function main(): Promise<void> {
       "after recovery, the next up converges",
       same(ourRoutes(lab), RUNBOOK),
       recovery.summary.resourceChanges,
+    );
+
+    // Renaming a node: the engine creates the new command before it deletes the old one, and both
+    // reach the same machine. The old command's delete must not undo its successor.
+    await configure(
+      machines.map((line) =>
+        line.replace(" node-1.kubernetes.local node-1 ", " node-9.kubernetes.local node-9 "),
+      ),
+    );
+    const rename = await stack.up(quiet);
+    check(
+      "renaming node-1 to node-9: its routes stay on every host",
+      same(ourRoutes(lab), RUNBOOK),
+      rename.summary.resourceChanges,
+    );
+    const owner = hostExec(lab, "node-1", ["cat", "/etc/pod-routes/owner"]).trim();
+    check("renaming node-1 to node-9: the machine is now managed as node-9", owner === "node-9", owner);
+    check(
+      "renaming node-1 to node-9: server's /etc/hosts names node-9",
+      hostExec(lab, "server", ["cat", "/etc/hosts"]).includes(
+        "198.19.249.136 node-9.kubernetes.local node-9",
+      ),
     );
 
     await stack.destroy(quiet);
