@@ -358,7 +358,9 @@ fi
 # Building
 # ---------------------------------------------------------------------------------------------------------
 
-command -v go >/dev/null 2>&1 || die "Go is needed to build the Pulumi engine here (Debian: apt-get install golang, or go.dev/dl)"
+# The machine's Go when new enough, else a pinned toolchain from the Go module proxy, linked as $BIN_DIR/go.
+POD_ROUTES_TOOLS=$TOOLS_DIR bash "$SCRIPT_DIR/install-go.sh" || die "no usable Go to build the Pulumi engine with"
+PATH=$BIN_DIR:$PATH
 mkdir -p "$BIN_DIR" "$WRAP_DIR" "$REFUSED_DIR" "$LOG_DIR" "$GO_CACHE_ROOT/mod" "$GO_CACHE_ROOT/build"
 
 # One run at a time: a second one waits, then finds the tools built.
