@@ -152,8 +152,8 @@ export function unusableHostKeys(ssh: SshConfig | undefined): Problem[] {
 }
 
 /**
- * Shared deploy tail for the SSH providers: every problem (the spec's, unusable host keys, then the SSH
- * plan's and a missing key) before any resource, warnings, then one command per host.
+ * Shared deploy tail for the SSH providers: every problem (the spec's or the SSH plan's, unusable host
+ * keys, a missing private key) together, before any resource; then warnings and one command per host.
  */
 export function deploySsh(
   specResult: Validated<RouteSpec>,
@@ -161,25 +161,25 @@ export function deploySsh(
   privateKey: pulumi.Output<string> | undefined,
   addressOf?: (host: string) => string | undefined,
 ): RouteRow[] {
-  const keys = unusableHostKeys(config.ssh);
-  if (!specResult.ok || keys.length > 0) {
-    throw new SpecError([...(specResult.ok ? [] : specResult.problems), ...keys]);
+  // These need no valid spec, so they are reported whatever else is wrong.
+  const settingProblems = unusableHostKeys(config.ssh);
+  if (privateKey === undefined) {
+    settingProblems.push({
+      where: "pod-routes:sshPrivateKey",
+      message:
+        "is not set; run `pulumi config set --secret pod-routes:sshPrivateKey < ~/.ssh/id_ed25519` (the key pod-routes logs in with)",
+    });
   }
+  if (!specResult.ok) throw new SpecError([...specResult.problems, ...settingProblems]);
   const ssh = config.ssh ?? defaultSshConfig();
   const planned = planSsh(specResult.value, ssh, {
     adopt: config.adopt,
     prefix: config.routeNamePrefix,
     ...(addressOf ? { addressOf } : {}),
   });
-  const problems = planned.ok ? [] : [...planned.problems];
-  if (privateKey === undefined) {
-    problems.push({
-      where: "pod-routes:sshPrivateKey",
-      message:
-        "is not set; run `pulumi config set --secret pod-routes:sshPrivateKey < ~/.ssh/id_ed25519` (the key pod-routes logs in with)",
-    });
+  if (!planned.ok || privateKey === undefined || settingProblems.length > 0) {
+    throw new SpecError([...(planned.ok ? [] : planned.problems), ...settingProblems]);
   }
-  if (!planned.ok || privateKey === undefined) throw new SpecError(problems);
   if (planned.value.unpinned.length > 0) {
     pulumi.log.warn(
       `pod-routes: INSECURE: host keys are not checked for ${planned.value.unpinned.join(", ")} (pod-routes:ssh.insecureIgnoreHostKeys is true); anyone on the path can impersonate these hosts. Pin them in pod-routes:ssh.hostKeys.`,

@@ -200,6 +200,29 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
     expect(ofType(failure.result, COMMAND)).toEqual([]);
   });
 
+  it("reports a broken machines file, an RSA pin and a missing private key together", async () => {
+    const failure = await runProgramExpectingFailure({
+      stack: "baremetal",
+      overrides: {
+        "pod-routes:machinesFile": "nope/machines.txt",
+        "pod-routes:ssh": { hostKeys: { "node-0": "ssh-rsa AAAAB3NzaC1yc2E" } },
+      },
+    });
+    expect(failure.message).toContain("pod-routes:machinesFile: cannot read");
+    expect(failure.message).toContain("pod-routes:ssh.hostKeys.node-0: is an RSA key");
+    expect(failure.message).toContain("pod-routes:sshPrivateKey: is not set");
+    expect(ofType(failure.result, COMMAND)).toEqual([]);
+  });
+
+  it("reports missing host keys and a missing private key together", async () => {
+    const failure = await runProgramExpectingFailure({
+      stack: "baremetal",
+      overrides: { "pod-routes:ssh": { hostKeys: { server: "ssh-ed25519 AAAAC3Nz" } } },
+    });
+    expect(failure.message).toContain('has no host key for "node-0"');
+    expect(failure.message).toContain("pod-routes:sshPrivateKey: is not set");
+  });
+
   it("accepts unpinned hosts only with the explicit opt-out, and warns naming them", async () => {
     const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
     const result = await runProgram({
