@@ -3,12 +3,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { NAMESPACE, parseStackConfig, StackConfig } from "../spec/config";
-import { parseMachinesTxt } from "../spec/machines";
-import { planCloudRoutes, planHostRoutes } from "../spec/plan";
-import { specFromConfig } from "../spec/source";
+import { defaultGcpConfig, NAMESPACE, parseStackConfig, StackConfig } from "../spec/config";
+import { awsRouteImportId, gcpRouteImportId, planCloudRoutes, planHostRoutes } from "../spec/plan";
+import { specFromConfig, specFromMachinesTxt } from "../spec/source";
 import { PlannedRoute, RouteSpec } from "../spec/types";
-import { Problem, validateSpec, Validated } from "../spec/validate";
+import { Problem, Validated } from "../spec/validate";
 
 export interface LoadedInput {
   readonly spec: RouteSpec;
@@ -34,15 +33,12 @@ export function loadInput(file: string, options: { clusterCidr?: string } = {}):
     };
   }
   if (isStackFile(file)) return loadStackFile(file, text);
-  const machines = parseMachinesTxt(text, path.basename(file));
-  const validated = validateSpec({
-    nodes: machines.nodes,
-    origin: path.basename(file),
-    ...(options.clusterCidr !== undefined ? { clusterCidr: options.clusterCidr } : {}),
-  });
-  const problems = [...machines.problems, ...(validated.ok ? [] : validated.problems)];
-  if (problems.length > 0 || !validated.ok) return { ok: false, problems };
-  return { ok: true, value: { spec: validated.value } };
+  const spec = specFromMachinesTxt(
+    text,
+    path.basename(file),
+    options.clusterCidr !== undefined ? { clusterCidr: options.clusterCidr } : {},
+  );
+  return spec.ok ? { ok: true, value: { spec: spec.value } } : spec;
 }
 
 function loadStackFile(file: string, text: string): Validated<LoadedInput> {
@@ -94,7 +90,7 @@ export function planFor(input: LoadedInput): PlannedRoute[] {
   const prefix = config?.routeNamePrefix;
   switch (config?.cloud) {
     case "gcp":
-      return planCloudRoutes(spec, config.gcp?.network ?? "kubernetes-the-hard-way", prefix);
+      return planCloudRoutes(spec, (config.gcp ?? defaultGcpConfig()).network, prefix);
     case "aws": {
       const aws = config.aws;
       const table =
@@ -130,11 +126,11 @@ export function importFile(
         ],
       };
     }
-    const routes = planCloudRoutes(spec, config.gcp?.network ?? "kubernetes-the-hard-way", prefix);
+    const routes = planCloudRoutes(spec, (config.gcp ?? defaultGcpConfig()).network, prefix);
     const resources = routes.map((r) => ({
       type: "gcp:compute/route:Route",
       name: r.name,
-      id: `projects/${project}/global/routes/${r.name}`,
+      id: gcpRouteImportId(project, r.name),
     }));
     return { ok: true, value: JSON.stringify({ resources }, null, 2) };
   }
@@ -156,7 +152,7 @@ export function importFile(
     const resources = routes.map((r) => ({
       type: "aws:ec2/route:Route",
       name: r.name,
-      id: `${table}_${r.destination}`,
+      id: awsRouteImportId(table, r.destination),
     }));
     return { ok: true, value: JSON.stringify({ resources }, null, 2) };
   }

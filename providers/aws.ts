@@ -9,7 +9,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { parseCidr, parseIp } from "../spec/cidr";
 import { AwsConfig, StackConfig } from "../spec/config";
-import { planCloudRoutes, workersOf } from "../spec/plan";
+import { awsRouteImportId, planCloudRoutes, workersOf } from "../spec/plan";
 import { specFromConfig, specFromNodes } from "../spec/source";
 import { NodeInput, PlannedRoute, RouteSpec, Worker } from "../spec/types";
 import { Problem, SpecError, show } from "../spec/validate";
@@ -175,10 +175,6 @@ export function checkRouteLimit(
   }
   return problems;
 }
-
-/** AWS's id for a route, as `pulumi import` and the `import` resource option take it. */
-export const awsRouteImportId = (routeTableId: string, destination: string) =>
-  `${routeTableId}_${destination}`;
 
 /**
  * One route per planned route, at the stack's top level so that routes made by hand can be imported as

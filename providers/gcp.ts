@@ -3,7 +3,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { GcpConfig, defaultGcpConfig } from "../spec/config";
-import { planCloudRoutes } from "../spec/plan";
+import { gcpRouteImportId, planCloudRoutes } from "../spec/plan";
 import { specFromConfig, specFromNodes } from "../spec/source";
 import { NodeInput, PlannedRoute, RouteSpec } from "../spec/types";
 import { Problem, SpecError, show, Validated } from "../spec/validate";
@@ -83,10 +83,6 @@ export function planGcpRoutes(
   }
   return { ok: true, value: routes };
 }
-
-/** GCP's id for a route, as `pulumi import` and the `import` resource option take it. */
-export const gcpRouteImportId = (project: string, name: string) =>
-  `projects/${project}/global/routes/${name}`;
 
 /**
  * One route per planned route, at the stack's top level so that routes made by hand can be imported as

@@ -5,8 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { renderHostScripts } from "../spec/hostscript";
-import { parseMachinesTxt } from "../spec/machines";
-import { formatProblems, validateSpec } from "../spec/validate";
+import { specFromMachinesTxt } from "../spec/source";
+import { formatProblems } from "../spec/validate";
 import { hostRoutes, labDown, labHost, labUp, PROJECT_ROOT, podPing, sshRun } from "../lab/lab";
 
 const LAB_DIR = path.join(PROJECT_ROOT, ".lab");
@@ -18,10 +18,9 @@ function main(args: string[]): number {
     return 0;
   }
   const machinesFile = args[0] ?? path.join(PROJECT_ROOT, "examples", "machines.txt");
-  const parsed = parseMachinesTxt(fs.readFileSync(machinesFile, "utf8"), path.basename(machinesFile));
-  const spec = validateSpec({ nodes: parsed.nodes, origin: path.basename(machinesFile) });
-  if (!spec.ok || parsed.problems.length > 0) {
-    console.error(formatProblems([...parsed.problems, ...(spec.ok ? [] : spec.problems)], machinesFile));
+  const spec = specFromMachinesTxt(fs.readFileSync(machinesFile, "utf8"), path.basename(machinesFile));
+  if (!spec.ok) {
+    console.error(formatProblems(spec.problems, machinesFile));
     return 1;
   }
   console.log(`demo: building the lab from ${path.relative(process.cwd(), machinesFile)} ...`);

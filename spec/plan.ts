@@ -9,6 +9,14 @@ export function routeName(destination: string, prefix = DEFAULT_ROUTE_PREFIX): s
   return `${prefix}-${cidrSlug(destination)}`;
 }
 
+/** GCP's id for a route, as `pulumi import` and the `import` resource option take it. */
+export const gcpRouteImportId = (project: string, name: string) =>
+  `projects/${project}/global/routes/${name}`;
+
+/** AWS's id for a route, as `pulumi import` and the `import` resource option take it. */
+export const awsRouteImportId = (routeTableId: string, destination: string) =>
+  `${routeTableId}_${destination}`;
+
 export function workersOf(spec: RouteSpec): Worker[] {
   return spec.nodes.filter(isWorker);
 }

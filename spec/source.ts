@@ -14,32 +14,32 @@ export interface SourceOptions {
 
 /** Builds the spec from whatever explicit nodes the config names, with every problem from both steps. */
 export function specFromConfig(config: StackConfig, options: SourceOptions): Validated<RouteSpec> {
-  const problems: Problem[] = [];
-  let nodes: unknown = config.nodes;
-  let origin = "pod-routes:nodes";
-  if (config.machinesFile !== undefined) {
-    const file = path.resolve(options.baseDir, config.machinesFile);
-    origin = config.machinesFile;
-    let text: string | undefined;
-    try {
-      text = (options.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file);
-    } catch (error) {
-      problems.push({
-        where: "pod-routes:machinesFile",
-        message: `cannot read ${file} (${(error as Error).message}); point it at your machines.txt, relative to the project directory`,
-      });
-    }
-    if (text !== undefined) {
-      const parsed = parseMachinesTxt(text, config.machinesFile);
-      problems.push(...parsed.problems);
-      nodes = parsed.nodes;
-    }
+  const bounds = { clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr };
+  if (config.machinesFile === undefined) {
+    return validateSpec({ ...bounds, nodes: config.nodes, origin: "pod-routes:nodes" });
   }
-  if (problems.length > 0 && nodes === undefined) return { ok: false, problems };
-  return withProblems(
-    validateSpec({ clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr, nodes, origin }),
-    problems,
-  );
+  const file = path.resolve(options.baseDir, config.machinesFile);
+  let text: string;
+  try {
+    text = (options.readFile ?? ((f: string) => fs.readFileSync(f, "utf8")))(file);
+  } catch (error) {
+    const problem: Problem = {
+      where: "pod-routes:machinesFile",
+      message: `cannot read ${file} (${(error as Error).message}); point it at your machines.txt, relative to the project directory`,
+    };
+    return { ok: false, problems: [problem] };
+  }
+  return specFromMachinesTxt(text, config.machinesFile, bounds);
+}
+
+/** A machines.txt (`IP FQDN HOSTNAME [POD_SUBNET]` lines) as a spec, with the parser's problems first. */
+export function specFromMachinesTxt(
+  text: string,
+  origin: string,
+  bounds: Pick<SpecInput, "clusterCidr" | "nodeCidr"> = {},
+): Validated<RouteSpec> {
+  const parsed = parseMachinesTxt(text, origin);
+  return withProblems(validateSpec({ ...bounds, nodes: parsed.nodes, origin }), parsed.problems);
 }
 
 /** Validates nodes that a cloud lookup produced, keeping the problems found while looking them up. */
