@@ -365,3 +365,15 @@ export function hostRoutes(labDir: LabRef, host: string, ...filter: string[]): s
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
 }
+
+/**
+ * Everything pod-routes' scripts may touch on a host, as text to compare before and after: both route
+ * tables, and all of /etc (kind, mode, owner, link target, and each file's content).
+ */
+const HOST_SNAPSHOT = String.raw`
+ip -4 route show table main; echo --; ip -6 route show table main; echo --
+find /etc -printf '%y %m %u:%g %p %l\n' | LC_ALL=C sort; echo --
+find /etc -type f -exec md5sum {} + | LC_ALL=C sort -k2`;
+export function hostSnapshot(labDir: LabRef, host: string): string {
+  return hostExec(labDir, host, ["sh", "-c", HOST_SNAPSHOT]);
+}

@@ -15,6 +15,7 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import {
   hostExec,
   hostRoutes,
+  hostSnapshot,
   Lab,
   labDown,
   labHost,
@@ -36,12 +37,7 @@ function check(what: string, ok: boolean, detail: unknown = ""): void {
 }
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** What a run may change on a host: routes, the paths (type, mode) under pod-routes' dirs, /etc/hosts. */
-function snapshot(lab: Lab): Record<string, string> {
-  const state =
-    "ip route; find /etc/pod-routes /etc/systemd/system /etc/iproute2 -printf '%p %y %m\\n' 2>&1 | sort; cat /etc/hosts";
-  return Object.fromEntries(lab.hosts.map((h) => [h.name, hostExec(lab, h.name, ["sh", "-c", state])]));
-}
+const snapshot = (lab: Lab) => Object.fromEntries(lab.hosts.map((h) => [h.name, hostSnapshot(lab, h.name)]));
 const ourRoutes = (lab: Lab) =>
   Object.fromEntries(lab.hosts.map((h) => [h.name, hostRoutes(lab, h.name, "proto", String(ROUTE_PROTO))]));
 

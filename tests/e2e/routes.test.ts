@@ -21,6 +21,7 @@ import { tool } from "../tools";
 import {
   hostExec,
   hostRoutes,
+  hostSnapshot,
   Lab,
   labDown,
   labHost,
@@ -54,12 +55,7 @@ let client: string;
 const baseline: Record<string, string> = {};
 let baselineHosts = "";
 
-/** Everything the scripts may touch on a host: both route tables, and all of /etc (kind, mode, owner, content). */
-const SNAPSHOT = String.raw`
-ip -4 route show table main; echo --; ip -6 route show table main; echo --
-find /etc -printf '%y %m %u:%g %p %l\n' | LC_ALL=C sort; echo --
-find /etc -type f -exec md5sum {} + | LC_ALL=C sort -k2`;
-const snapshot = (name: string) => hostExec(lab, name, ["sh", "-c", SNAPSHOT]);
+const snapshot = (name: string) => hostSnapshot(lab, name);
 const withoutHostsFile = (snap: string) =>
   snap
     .split("\n")
