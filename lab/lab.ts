@@ -10,6 +10,16 @@ export const LAB_SH = path.join(PROJECT_ROOT, "scripts", "lab.sh");
 /** Every namespace the lab creates starts with this. */
 export const LAB_PREFIX = "prl-";
 
+/** A lab host's public host keys, `<type> <base64>` each: its sshd offers all three. */
+export interface LabHostKeys {
+  /** `ssh-ed25519 AAAA…`, the same as LabHost.hostKey. */
+  readonly ed25519: string;
+  /** `ecdsa-sha2-nistp256 AAAA…`. */
+  readonly ecdsa: string;
+  /** `ssh-rsa AAAA…`, 3072 bits (signed with rsa-sha2-256/512; the key type is still ssh-rsa). */
+  readonly rsa: string;
+}
+
 export interface LabHost {
   readonly name: string;
   readonly fqdn: string;
@@ -18,6 +28,8 @@ export interface LabHost {
   readonly netns: string;
   /** Its pinned public host key, `ssh-ed25519 AAAA…`. */
   readonly hostKey: string;
+  /** All of its public host keys, one per type. */
+  readonly hostKeys: LabHostKeys;
   readonly podCidr?: string;
   /** The pod's address: the pod subnet's .2; the node is its gateway at .1. */
   readonly podIp?: string;
@@ -152,6 +164,16 @@ function str(o: Json, key: string, where: string): string {
 function optStr(o: Json, key: string, where: string): string | undefined {
   return o[key] === undefined ? undefined : str(o, key, where);
 }
+function hostKeysOf(o: Json, where: string): LabHostKeys {
+  const keys = o["hostKeys"];
+  if (!isObject(keys)) {
+    throw new LabError(
+      `${where}: no "hostKeys" object (lab.json from an older lab.sh? bring the lab up again)`,
+    );
+  }
+  const at = `${where}.hostKeys`;
+  return { ed25519: str(keys, "ed25519", at), ecdsa: str(keys, "ecdsa", at), rsa: str(keys, "rsa", at) };
+}
 function pidOrNull(o: Json, key: string, where: string): number | null {
   const v = o[key];
   if (v === null || v === undefined) return null;
@@ -186,6 +208,7 @@ export function readLab(labDir: string): Lab {
       ip: str(h, "ip", where),
       netns: str(h, "netns", where),
       hostKey: str(h, "hostKey", where),
+      hostKeys: hostKeysOf(h, where),
       ...(podCidr !== undefined ? { podCidr } : {}),
       ...(podIp !== undefined ? { podIp } : {}),
       ...(podGateway !== undefined ? { podGateway } : {}),

@@ -23,6 +23,10 @@
 # while another live run's lab is up; LAB_TAKEOVER=1 replaces it anyway. The owner is lab.sh's parent
 # process (the test runner), or LAB_OWNER_PID.
 # LAB_JOBS (default 8) hosts are set up in parallel; LAB_KEEP_ON_FAILURE=1 keeps a failed lab for debugging.
+# Every host's sshd has three host keys: ed25519 (hostKey in lab.json, the one known_hosts pins), ECDSA
+# nistp256 and RSA 3072 (all three under hostKeys). RSA keys take 0.5-2 s of CPU each to make, so they are
+# made once per host index and kept in $LAB_KEY_CACHE (default /var/cache/pod-routes-lab; set it empty for
+# fresh ones every time); `down` leaves that cache alone. The ed25519 and ECDSA keys are new in every lab.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +38,7 @@ LOCK_FILE=/run/lock/pod-routes-lab.lock
 REGISTRY=/run/lock/pod-routes-lab.current
 JOBS=${LAB_JOBS:-8}
 SSHD=${SSHD:-/usr/sbin/sshd}
+KEY_CACHE=${LAB_KEY_CACHE-/var/cache/pod-routes-lab}
 
 die() {
   echo "lab: $*" >&2
@@ -335,6 +340,8 @@ write_sshd_config() { # dir name ip
 # sshd of lab host $2 (pod-routes lab); runs in the host's network and mount namespaces.
 ListenAddress $3:22
 HostKey "$hdir/host_key"
+HostKey "$hdir/host_key_ecdsa"
+HostKey "$hdir/host_key_rsa"
 AuthorizedKeysFile "$1/client/authorized_keys"
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
@@ -353,10 +360,37 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 CONF
 }
 
-# One host, in the background: namespaces, links, addresses, pod, host key, holder, sshd.
+# The RSA host key of the host with this index: a copy of the cached one, made first if need be. Only
+# one `up` runs at a time (the lab lock) and each index belongs to one host, so the cache needs no lock;
+# a key is made aside and renamed into it, private part first, and counts once both parts are there.
+rsa_host_key() { # hdir index
+  local out=$1/host_key_rsa cached=$KEY_CACHE/rsa-3072-$2
+  if [ -n "$KEY_CACHE" ]; then
+    if { [ -s "$cached" ] && [ -s "$cached.pub" ]; } || new_rsa_key "$cached"; then
+      install -m 0600 "$cached" "$out" && install -m 0644 "$cached.pub" "$out.pub" && return 0
+    fi
+    say "cannot use the key cache $KEY_CACHE; making a fresh RSA host key"
+  fi
+  rm -f "$out" "$out.pub"
+  ssh-keygen -q -t rsa -b 3072 -N "" -C pod-routes-lab -f "$out"
+}
+new_rsa_key() { # path
+  (umask 077 && mkdir -p "$(dirname "$1")") &&
+    rm -f "$1.tmp" "$1.tmp.pub" &&
+    ssh-keygen -q -t rsa -b 3072 -N "" -C pod-routes-lab -f "$1.tmp" &&
+    mv "$1.tmp" "$1" && mv "$1.tmp.pub" "$1.pub"
+}
+
+pub_line() { awk '{print $1" "$2}' "$1"; } # file.pub → "type base64", without the comment
+
+# One host, in the background: namespaces, links, addresses, pod, host keys, holder, sshd.
 setup_host() { # dir index ip fqdn name [pod_cidr]
   local dir=$1 idx=$2 ip=$3 fqdn=$4 name=$5 pod=${6:-}
   local ns=$PREFIX-$name hdir=$dir/hosts/$name
+  # Making an RSA key is the slowest step of a host: it runs while the links are set up.
+  local rsa_job
+  rsa_host_key "$hdir" "$idx" &
+  rsa_job=$!
   ip netns add "$ns"
   ip -n "$LAB_NS" link add "b$idx" type veth peer name eth0 netns "$ns"
   ip -n "$LAB_NS" link set "b$idx" master br0 up
@@ -384,13 +418,16 @@ link set pod0 up"
       ip -n "$ns-pod" -batch -
   fi
   ssh-keygen -q -t ed25519 -N "" -C "root@$name" -f "$hdir/host_key"
+  ssh-keygen -q -t ecdsa -b 256 -N "" -C "root@$name" -f "$hdir/host_key_ecdsa"
+  wait "$rsa_job" || die "making the RSA host key of $name failed"
   write_sshd_config "$dir" "$name" "$ip"
   start_holder "$dir" "$name"
   start_sshd "$dir" "$name"
-  local key
-  key=$(awk '{print $1" "$2}' "$hdir/host_key.pub")
+  local key keys
+  key=$(pub_line "$hdir/host_key.pub")
+  keys="{ \"ed25519\": \"$key\", \"ecdsa\": \"$(pub_line "$hdir/host_key_ecdsa.pub")\", \"rsa\": \"$(pub_line "$hdir/host_key_rsa.pub")\" }"
   echo "$ip $key" >"$hdir/known_hosts.line"
-  echo "\"name\": \"$name\", \"fqdn\": \"$fqdn\", \"ip\": \"$ip\"$pod_json, \"netns\": \"$ns\", \"hostKey\": \"$key\"" \
+  echo "\"name\": \"$name\", \"fqdn\": \"$fqdn\", \"ip\": \"$ip\"$pod_json, \"netns\": \"$ns\", \"hostKey\": \"$key\", \"hostKeys\": $keys" \
     >"$hdir/host.json"
 }
 
