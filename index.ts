@@ -1,18 +1,10 @@
-// pod-routes: a route from every node to every other node's pod subnet, on the cloud the stack names.
-import * as pulumi from "@pulumi/pulumi";
-import { providers } from "./providers/registry";
-import { asRunError, readStackConfig } from "./providers/stack";
+// The pod-routes stack program (`pulumi up` in this repository): reads `pod-routes:*` config and runs the
+// library's component for the stack's cloud. See stack/ for how, and pod-routes.ts for the library itself.
+import { asRunError, deployStack } from "./stack";
 
 export = async () => {
   try {
-    const config = readStackConfig();
-    const sshPrivateKey = new pulumi.Config("pod-routes").getSecret("sshPrivateKey");
-    const routes = await providers[config.cloud].deploy({
-      config,
-      baseDir: __dirname,
-      ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
-    });
-    return { cloud: config.cloud, routes };
+    return await deployStack({ baseDir: __dirname });
   } catch (error) {
     throw asRunError(error);
   }

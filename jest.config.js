@@ -2,20 +2,16 @@
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
+  // Examples import the package by name, as users' programs do.
+  moduleNameMapper: { "^pod-routes$": "<rootDir>/pod-routes.ts" },
 };
 
 module.exports = {
   projects: [
-    {
-      ...common,
-      displayName: "unit",
-      testMatch: [
-        "<rootDir>/spec/**/*.test.ts",
-        "<rootDir>/cli/**/*.test.ts",
-        "<rootDir>/tests/unit/**/*.test.ts",
-      ],
-    },
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "mocks", testMatch: ["<rootDir>/tests/mocks/**/*.test.ts"] },
+    { ...common, displayName: "package", testMatch: ["<rootDir>/tests/package/**/*.test.ts"] },
     { ...common, displayName: "e2e", testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"] },
+    { ...common, displayName: "engine", testMatch: ["<rootDir>/tests/engine/**/*.test.ts"] },
   ],
 };

@@ -5,11 +5,11 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderHostScripts, ROUTE_PROTO } from "../spec/hostscript";
-import { parseMachinesTxt } from "../spec/machines";
-import { requireValidSpec } from "../spec/validate";
+import { parseMachinesTxt } from "../core/machines";
+import { requireValidSpec } from "../core/validate";
+import { renderHostScripts, ROUTE_PROTO } from "../ssh/legacy-hostscript";
 import { hostExec, Lab, labDown, labUp, PROJECT_ROOT, requireRoot, sshArgs } from "../lab/lab";
-import { MAX_ROUTES_PER_HOST } from "../providers/ssh";
+import { MAX_ROUTES_PER_HOST } from "../ssh/plan";
 
 const NODE = process.execPath;
 const quick = process.argv.includes("--quick");

@@ -1,7 +1,7 @@
 // `npm run routes -- <command>`: the offline side of pod-routes, on the same planner as the Pulumi program.
 import { parseArgs } from "util";
-import { formatProblems } from "../spec/validate";
-import { importFile, loadInput, planFor, routesJson, routesTable } from "./plan";
+import { formatProblems } from "../core/problems";
+import { importFile, loadInput, routesJson, routesTable } from "./plan";
 import { renderScripts } from "./script";
 
 export const USAGE = `usage: npm run routes -- <command> [options]
@@ -54,12 +54,13 @@ export function run(argv: readonly string[], io: Io): number {
   }
   const clusterCidr = values["cluster-cidr"];
   const input = loadInput(file, clusterCidr !== undefined ? { clusterCidr } : {});
+  for (const warning of input.warnings) io.err(`pod-routes: warning: ${warning}`);
   if (!input.ok) {
     io.err(formatProblems(input.problems, file));
     return 1;
   }
   if (command === "import-file") {
-    const result = importFile(input.value, file, input.value.gcpProject);
+    const result = importFile(input.value, file);
     if (!result.ok) {
       io.err(formatProblems(result.problems, file));
       return 1;
@@ -68,8 +69,8 @@ export function run(argv: readonly string[], io: Io): number {
     return 0;
   }
   if (command === "plan") {
-    const routes = planFor(input.value);
-    io.out(values.json ? routesJson(routes) : routesTable(routes));
+    const { routes, cloud } = input.value;
+    io.out(values.json ? routesJson(routes) : routesTable(routes, cloud));
     return 0;
   }
   try {
@@ -87,9 +88,12 @@ export function run(argv: readonly string[], io: Io): number {
   }
 }
 
-if (require.main === module) {
-  process.exitCode = run(process.argv.slice(2), {
+/** The `pod-routes` command (bin/pod-routes.js): stdout for results, stderr for problems, exit status as documented. */
+export function main(argv: readonly string[]): void {
+  process.exitCode = run(argv, {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
   });
 }
+
+if (require.main === module) main(process.argv.slice(2));

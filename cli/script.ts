@@ -1,8 +1,8 @@
 // `npm run routes -- script`: every host's script, for people who paste by hand (the runbook variant
 // without SSH from the workstation). Each part is self-contained: pasted whole into a root shell on its
 // host, or sent with `ssh root@IP sh -s < part`, it makes that host match, and says what it changed.
-import { scriptsFor } from "../spec/hostscript";
-import { RouteSpec } from "../spec/types";
+import { RouteSpec } from "../core/types";
+import { scriptsFor } from "../ssh/legacy-hostscript";
 
 /** The scripts of every host, or of `host` only (an Error names an unknown host and the known ones). */
 export function renderScripts(

@@ -88,21 +88,6 @@ export function requireRoot(): void {
   }
 }
 
-/** A file of the shared fixtures: <repo>/../shared/fixtures/<name>, else under $POD_ROUTES_SHARED. */
-export function sharedFixture(name: string): string {
-  const candidates = [path.resolve(PROJECT_ROOT, "..", "shared", "fixtures", name)];
-  const env = process.env["POD_ROUTES_SHARED"];
-  if (env) candidates.push(path.resolve(env, "fixtures", name), path.resolve(env, name));
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) {
-    throw new LabError(
-      `fixture ${name} not found; looked at ${candidates.join(", ")}. ` +
-        "Set POD_ROUTES_SHARED to the shared folder (the one holding fixtures/).",
-    );
-  }
-  return found;
-}
-
 function labDirOf(ref: LabRef): string {
   return typeof ref === "string" ? path.resolve(ref) : ref.dir;
 }

@@ -4,9 +4,9 @@
 // `npm run demo -- down` removes the lab.
 import * as fs from "fs";
 import * as path from "path";
-import { renderHostScripts } from "../spec/hostscript";
-import { specFromMachinesTxt } from "../spec/source";
-import { formatProblems } from "../spec/validate";
+import { formatProblems } from "../core/problems";
+import { renderHostScripts } from "../ssh/legacy-hostscript";
+import { specFromMachinesTxt } from "../stack/source";
 import { hostRoutes, labDown, labHost, labUp, PROJECT_ROOT, podPing, sshRun } from "../lab/lab";
 
 const LAB_DIR = path.join(PROJECT_ROOT, ".lab");

@@ -22,11 +22,11 @@ import {
   labUp,
   podPing,
   requireRoot,
-  sharedFixture,
   sshdStart,
   sshdStop,
 } from "../lab/lab";
-import { ROUTE_PROTO } from "../spec/hostscript";
+import { MACHINES_TXT } from "../tests/fixtures";
+import { ROUTE_PROTO } from "../ssh/legacy-hostscript";
 
 const log = (message: string) => console.log(`engine-check: ${message}`);
 class CheckFailed extends Error {}
@@ -41,7 +41,7 @@ const snapshot = (lab: Lab) => Object.fromEntries(lab.hosts.map((h) => [h.name, 
 const ourRoutes = (lab: Lab) =>
   Object.fromEntries(lab.hosts.map((h) => [h.name, hostRoutes(lab, h.name, "proto", String(ROUTE_PROTO))]));
 
-// The bare-metal runbook's routes for ../shared/fixtures/machines.txt, with and without node-1.
+// The bare-metal runbook's routes for examples/machines.txt, with and without node-1.
 const RUNBOOK = {
   server: ["10.200.0.0/24 via 198.19.249.34 dev eth0", "10.200.1.0/24 via 198.19.249.136 dev eth0"],
   "node-0": ["10.200.1.0/24 via 198.19.249.136 dev eth0"],
@@ -68,10 +68,10 @@ async function main(): Promise<void> {
   requireRoot();
   preflight();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-engine-"));
-  const lab = labUp(sharedFixture("machines.txt"), path.join(dir, "lab"));
+  const lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
   try {
     const before = snapshot(lab);
-    const machines = fs.readFileSync(sharedFixture("machines.txt"), "utf8").trim().split("\n");
+    const machines = fs.readFileSync(MACHINES_TXT, "utf8").trim().split("\n");
     let files = 0;
     fs.mkdirSync(path.join(dir, "state"));
     const stack = await LocalWorkspace.createOrSelectStack(

@@ -16,11 +16,11 @@ import {
   podPing,
   readLab,
   requireRoot,
-  sharedFixture,
   sshdStart,
   sshdStop,
   sshRun,
 } from "../../lab/lab";
+import { MACHINES_TXT } from "../fixtures";
 
 jest.setTimeout(120_000);
 
@@ -39,7 +39,7 @@ function theLab(): Lab {
 beforeAll(() => {
   try {
     requireRoot();
-    const machines = sharedFixture("machines.txt");
+    const machines = MACHINES_TXT;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-labtest-"));
     labDir = path.join(tmp, "lab");
     lab = labUp(machines, labDir);

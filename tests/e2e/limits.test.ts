@@ -2,10 +2,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MAX_ROUTES_PER_HOST, planSsh } from "../../providers/ssh";
-import { defaultSshConfig } from "../../spec/config";
-import { renderHostScripts, ROUTE_PROTO } from "../../spec/hostscript";
-import { requireValidSpec } from "../../spec/validate";
+import { requireValidSpec } from "../../core/validate";
+import { renderHostScripts, ROUTE_PROTO } from "../../ssh/legacy-hostscript";
+import { MAX_ROUTES_PER_HOST } from "../../ssh/plan";
+import { checkSshStack } from "../../stack/plan";
+import { defaultSshConfig } from "../../stack/config";
 import { hostExec, Lab, labDown, labUp, sshRun } from "../../lab/lab";
 
 jest.setTimeout(300_000);
@@ -61,27 +62,20 @@ describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, (
   });
 
   const plan = (workers: number) =>
-    planSsh(
-      specWith(workers),
-      { ...defaultSshConfig(), insecureIgnoreHostKeys: true },
-      { adopt: false, prefix: "kubernetes-route" },
-    );
+    checkSshStack(specWith(workers), { ...defaultSshConfig(), insecureIgnoreHostKeys: true });
 
   it("plans every host's script at the limit: the whole mesh, not just one host", () => {
     const result = plan(MAX_ROUTES_PER_HOST);
     if (!result.ok) throw new Error(result.problems.map((p) => p.message).join("\n"));
-    expect(result.value.targets).toHaveLength(MAX_ROUTES_PER_HOST + 1);
+    expect(result.value).toHaveLength(MAX_ROUTES_PER_HOST + 1);
     // The controller takes every worker's subnet; each worker every other one's.
-    expect(result.value.rows).toHaveLength(
+    expect(result.value.flatMap((host) => host.routes)).toHaveLength(
       MAX_ROUTES_PER_HOST + MAX_ROUTES_PER_HOST * (MAX_ROUTES_PER_HOST - 1),
     );
   });
 
   it("reports the limit together with every other SSH problem, all at once", () => {
-    const result = planSsh(specWith(MAX_ROUTES_PER_HOST + 1), defaultSshConfig(), {
-      adopt: false,
-      prefix: "kubernetes-route",
-    });
+    const result = checkSshStack(specWith(MAX_ROUTES_PER_HOST + 1), defaultSshConfig());
     expect(result.ok).toBe(false);
     if (!result.ok) {
       expect(result.problems.map((p) => p.where)).toEqual([

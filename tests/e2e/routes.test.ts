@@ -15,8 +15,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROUTE_PROTO } from "../../spec/hostscript";
-import { ofType, runProgram, unsecret } from "../mocks/harness";
+import { ROUTE_PROTO } from "../../ssh/legacy-hostscript";
+import { ofType, runProgram } from "../mocks/harness";
 import { tool } from "../tools";
 import {
   hostExec,
@@ -28,15 +28,15 @@ import {
   labUp,
   podPing,
   RunResult,
-  sharedFixture,
   sshRun,
 } from "../../lab/lab";
+import { MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
 jest.setTimeout(240_000);
 
-const MACHINES = fs.readFileSync(sharedFixture("machines.txt"), "utf8").trim().split("\n");
+const MACHINES = fs.readFileSync(MACHINES_TXT, "utf8").trim().split("\n");
 const HOSTS = ["server", "node-0", "node-1"];
-// ../shared/fixtures/README.md, "Expected routes".
+// The runbook's verification for examples/machines.txt (tests/fixtures.ts).
 const EXPECTED: Record<string, string[]> = {
   server: ["10.200.0.0/24 via 198.19.249.34", "10.200.1.0/24 via 198.19.249.136"],
   "node-0": ["10.200.1.0/24 via 198.19.249.136"],
@@ -199,13 +199,15 @@ interface Command {
 }
 type Stack = Map<string, Command>;
 let machinesFiles = 0;
+let projectTmp = "";
 
 /**
  * Runs the real program (bare-metal stack) for these machines.txt lines, with the lab's host keys pinned
  * (by address, so a renamed node keeps its machine's key) and the lab's client key as the secret.
  */
 async function program(machines: readonly string[], config: Record<string, unknown> = {}): Promise<Stack> {
-  const file = path.join(dir, `machines-${++machinesFiles}.txt`);
+  // machinesFile must lie inside the project directory.
+  const file = path.join(projectTmp, `machines-${++machinesFiles}.txt`);
   fs.writeFileSync(file, `${machines.join("\n")}\n`);
   const keyOf = (ip: string) => lab.hosts.find((h) => h.ip === ip)?.hostKey;
   const hostKeys = Object.fromEntries(
@@ -223,8 +225,8 @@ async function program(machines: readonly string[], config: Record<string, unkno
   });
   const stack: Stack = new Map();
   for (const resource of ofType(result, "command:remote:Command")) {
-    const connection = unsecret(resource.inputs["connection"]);
-    expect(connection.secret).toBe(true);
+    expect(resource.secretInputs).toContain("connection");
+    const connection = { value: resource.inputs["connection"] };
     expect(resource.options.deleteBeforeReplace).toBe(true);
     stack.set(resource.name, {
       name: resource.name,
@@ -289,7 +291,9 @@ const command = (host: string) => {
 beforeAll(async () => {
   client = buildClient();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-e2e-"));
-  lab = labUp(sharedFixture("machines.txt"), path.join(dir, "lab"));
+  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
+  projectTmp = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "e2e-"));
+  lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
   hostExec(lab, "node-0", ["ip", "route", "add", ...FOREIGN.split(" ")]);
   hostExec(lab, "server", ["sh", "-c", `echo '${HAND_EDIT_BEFORE}' >> /etc/hosts`]);
   for (const name of HOSTS) baseline[name] = snapshot(name);
@@ -302,6 +306,7 @@ afterAll(() => {
       labDown(path.join(dir, "lab"));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(projectTmp, { recursive: true, force: true });
     }
   }
 });

@@ -1,5 +1,5 @@
 // Adopting the routes the runbooks made by hand: the first `pulumi up` imports them instead of failing.
-import { ofType, runProgram, runProgramExpectingFailure } from "./harness";
+import { ofType, runProgram, runProgramExpectingFailure, created } from "./harness";
 
 describe("pod-routes:adopt", () => {
   it("is off by default: routes are created, not imported", async () => {
@@ -9,11 +9,22 @@ describe("pod-routes:adopt", () => {
 
   it("imports the runbook's gcloud routes by their GCP ids", async () => {
     const result = await runProgram({ stack: "gcp", overrides: { "pod-routes:adopt": true } });
-    expect(ofType(result, "gcp:compute/route:Route").map((r) => [r.name, r.options.importId])).toEqual(
+    expect(
+      ofType(result, "gcp:compute/route:Route").map((r) => [r.inputs["name"], r.options.importId]),
+    ).toEqual(
       [0, 1, 2].map((i) => [
         `kubernetes-route-10-200-${i}-0-24`,
         `projects/kubernetes-the-hard-way/global/routes/kubernetes-route-10-200-${i}-0-24`,
       ]),
+    );
+  });
+
+  it('reads "true" as `pulumi config set pod-routes:adopt true` stores it, as the offline CLI does', async () => {
+    const result = await runProgram({ stack: "gcp", overrides: { "pod-routes:adopt": "true" } });
+    expect(ofType(result, "gcp:compute/route:Route").map((r) => r.options.importId)).toEqual(
+      [0, 1, 2].map(
+        (i) => `projects/kubernetes-the-hard-way/global/routes/kubernetes-route-10-200-${i}-0-24`,
+      ),
     );
   });
 
@@ -25,7 +36,7 @@ describe("pod-routes:adopt", () => {
     expect(failure.message).toContain(
       "pod-routes:adopt: needs the project to build import ids; set gcp:project or pod-routes:gcp.project",
     );
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 
   it("imports the runbook's aws ec2 create-route entries as <table>_<destination>", async () => {

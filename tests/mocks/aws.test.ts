@@ -2,8 +2,9 @@
 // answered by a small fake of EC2 shaped like the runbook (workers worker-0..2 at 10.240.0.2i, user data
 // `name=worker-i|pod-cidr=10.200.i.0/24`, one route table tagged kubernetes.io/cluster/kubernetes-the-hard-way).
 import { createHash } from "crypto";
-import { AwsRouteTableFacts, checkRouteLimit, podCidrFromUserData } from "../../providers/aws";
-import { InvokeHandler, ofType, RunResult, runProgram, runProgramExpectingFailure } from "./harness";
+import { AwsRouteTableFacts, checkRouteLimit, podCidrFromUserData } from "../../aws/plan";
+import { setting } from "../../stack/plan";
+import { InvokeHandler, ofType, RunResult, runProgram, runProgramExpectingFailure, created } from "./harness";
 
 const ROUTE = "aws:ec2/route:Route";
 const GET_INSTANCE = "aws:ec2/getInstance:getInstance";
@@ -198,7 +199,7 @@ const routesOf = (result: RunResult) =>
   }));
 const runbookRoutes = (table: string) =>
   [0, 1, 2].map((i) => ({
-    name: `kubernetes-route-10-200-${i}-0-24`,
+    name: `pod-routes-10-200-${i}-0-24`,
     routeTableId: table,
     networkInterfaceId: eni(i),
     destinationCidrBlock: `10.200.${i}.0/24`,
@@ -223,7 +224,7 @@ describe("AWS stack (Pulumi.aws.yaml): table by cluster tag, workers by Name tag
       expect(route.options.deleteBeforeReplace).toBe(true);
       expect(route.options.importId).toBe("");
     }
-    expect(result.resources.map((r) => r.type)).toEqual([ROUTE, ROUTE, ROUTE]);
+    expect(result.resources.map((r) => r.type)).toEqual(["pod-routes:aws:PodRoutes", ROUTE, ROUTE, ROUTE]);
     expect(result.outputs).toEqual({ cloud: "aws", routes: runbookRows(TAGGED_TABLE) });
   });
 
@@ -339,7 +340,7 @@ describe("AWS route table sources", () => {
       overrides: cloudFormation(),
       stackReferences: cfnExports(),
     });
-    const references = result.registrations.filter((r) => r.type === "pulumi:pulumi:StackReference");
+    const references = ofType(result, "pulumi:pulumi:StackReference");
     expect(references.map((r) => r.name)).toEqual([CFN_STACK]);
     expect(invokesOf(result, GET_ROUTE_TABLES)).toEqual([]);
     expect(invokesOf(result, GET_INSTANCE).map((l) => l["instanceId"])).toEqual([0, 1, 2].map(instanceId));
@@ -384,7 +385,7 @@ describe("AWS route table sources", () => {
     expect(routesOf(result).sort(byName)).toEqual(
       [0, 1, 2]
         .map((i) => ({
-          name: `kubernetes-route-${podCidr6(i).replace(/[:/]/g, "-")}`,
+          name: `pod-routes-${podCidr6(i).replace(/[:/]/g, "-")}`,
           routeTableId: EXPLICIT_TABLE,
           networkInterfaceId: eni(i),
           destinationCidrBlock: undefined,
@@ -607,7 +608,7 @@ describe("AWS preflight: a clear error, and no route registered", () => {
     expect(failure.message).toContain("nothing was created or changed");
     for (const text of expected) expect(failure.message).toContain(text);
     expect(ofType(failure.result, ROUTE)).toEqual([]);
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 
   it("collects every problem into one error, checking the limit with the pod CIDRs it could read", async () => {
@@ -641,7 +642,7 @@ describe("AWS preflight: a clear error, and no route registered", () => {
     expect(failure.message).toContain('pod-routes:aws.instanceIds.worker-7: names "worker-7"');
     // Without a table there is no VPC to look instances up in, so nothing else was asked.
     expect(failure.result.invokes).toEqual([]);
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 
   it("accepts a table exactly at its limit, counting a route it re-creates once", async () => {
@@ -675,7 +676,7 @@ describe("checkRouteLimit (AWS counts IPv4 and IPv6 routes separately)", () => {
     ],
     ["a raised limit", v4(120), ours4, 200, []],
   ])("%s", (_label, existing, ours, limit, expected) => {
-    const problems = checkRouteLimit(table(existing), ours, limit);
+    const problems = checkRouteLimit(table(existing), ours, limit, setting("aws."));
     expect(problems).toHaveLength(expected.length);
     expected.forEach((text, i) => {
       expect(problems[i]?.where).toBe("pod-routes:aws.routeLimit");

@@ -1,17 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderHostScripts } from "../../spec/hostscript";
-import { parseMachinesTxt } from "../../spec/machines";
-import { requireValidSpec } from "../../spec/validate";
-import { viaPosixShell } from "../../providers/ssh";
+import { renderHostScripts } from "../../ssh/legacy-hostscript";
+import { parseMachinesTxt } from "../../core/machines";
+import { requireValidSpec } from "../../core/validate";
+import { viaPosixShell } from "../../ssh/component";
 import * as fs from "fs";
 import * as path from "path";
 import {
+  created,
   ofType,
   PROJECT_ROOT,
   runProgram,
   runProgramExpectingFailure,
   stackConfig,
-  unsecret,
 } from "./harness";
 
 const COMMAND = "command:remote:Command";
@@ -58,14 +58,13 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
         String(command.inputs["delete"]),
       );
       expect(Buffer.from(encoded?.[1] ?? "", "base64").toString("utf8")).toBe(script.remove);
-      const connection = unsecret(command.inputs["connection"]).value as Record<string, unknown>;
+      const connection = command.inputs["connection"] as Record<string, unknown>;
       expect(connection).toMatchObject({ host: script.host.ip, port: 22, user: "root", privateKey: KEY });
       expect(String(connection["hostKey"])).toMatch(/^ssh-ed25519 AAAA/);
       // Changes are in-place updates: @pulumi/command replaces only when `triggers` change (its SDK says
       // so in replaceOnChanges), and pod-routes sets none. Should a replacement happen anyway (pulumi up
       // --replace), the old command's delete runs before the new create.
       expect(command.inputs["triggers"]).toBeUndefined();
-      expect(command.options.replaceOnChanges).toEqual(["triggers[*]"]);
       expect(command.options.deleteBeforeReplace).toBe(true);
     });
     expect(result.outputs["routes"]).toEqual([
@@ -85,9 +84,7 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
         "pod-routes:ssh": { ...stackConfigSsh(), connectAddresses: { "node-1": "203.0.113.7" } },
       },
     });
-    const connections = ofType(result, COMMAND).map(
-      (c) => unsecret(c.inputs["connection"]).value as Record<string, unknown>,
-    );
+    const connections = ofType(result, COMMAND).map((c) => c.inputs["connection"] as Record<string, unknown>);
     expect(connections.map((c) => [c["host"], c["hostKey"]])).toEqual([
       ["198.19.249.10", keys["server"]],
       ["198.19.249.34", keys["node-0"]],
@@ -131,8 +128,7 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
     const commands = ofType(result, COMMAND);
     expect(commands).toHaveLength(3);
     for (const command of commands) {
-      const connection = unsecret(command.inputs["connection"]);
-      expect(connection.secret).toBe(true);
+      expect(command.secretInputs).toContain("connection");
       for (const key of ["stdin", "create", "update", "delete"])
         expect(JSON.stringify(command.inputs[key])).not.toContain("PRIVATE KEY");
     }
@@ -142,8 +138,7 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
 
   it("keeps the key secret even when the stack config forgot to mark it secret", async () => {
     const result = await runProgram({ stack: "baremetal", overrides: withKey });
-    for (const command of ofType(result, COMMAND))
-      expect(unsecret(command.inputs["connection"]).secret).toBe(true);
+    for (const command of ofType(result, COMMAND)) expect(command.secretInputs).toContain("connection");
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -232,11 +227,39 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
     const commands = ofType(result, COMMAND);
     expect(commands).toHaveLength(3);
     for (const c of commands) {
-      expect((unsecret(c.inputs["connection"]).value as Record<string, unknown>)["hostKey"]).toBeUndefined();
+      expect((c.inputs["connection"] as Record<string, unknown>)["hostKey"]).toBeUndefined();
     }
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining("INSECURE: host keys are not checked for server, node-0, node-1"),
+      expect.anything(),
     );
     warn.mockRestore();
+  });
+});
+
+describe("every problem of every layer at once", () => {
+  it("reports config, spec and SSH-plan problems together, registering nothing", async () => {
+    const failure = await runProgramExpectingFailure({
+      stack: "baremetal",
+      overrides: {
+        "pod-routes:machinesFile": undefined,
+        // spec: two nodes with one address; SSH plan: node-1 has no pinned key; config: a port that is no port
+        "pod-routes:nodes": [
+          { name: "node-0", ip: "198.19.249.34", podCidr: "10.200.0.0/24" },
+          { name: "node-1", ip: "198.19.249.34", podCidr: "10.200.1.0/24" },
+        ],
+        "pod-routes:ssh": {
+          port: "twenty-two",
+          hostKeys: {
+            "node-0": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7yQ0u4w3x1lYh9Gm6c2dY1f2p8qD4bN0sX5rT9kLmA",
+          },
+        },
+        "pod-routes:sshPrivateKey": "key",
+      },
+    });
+    expect(failure.message).toContain('pod-routes:ssh.port: must be a whole number (got "twenty-two")');
+    expect(failure.message).toContain('duplicate IP "198.19.249.34"');
+    expect(failure.message).toContain('pod-routes:ssh.hostKeys: has no host key for "node-1"');
+    expect(created(failure.result)).toEqual([]);
   });
 });

@@ -1,11 +1,16 @@
-import { ofType, runProgram, runProgramExpectingFailure } from "./harness";
+import { ofType, runProgram, runProgramExpectingFailure, created } from "./harness";
 
 describe("GCP stack (Pulumi.gcp.yaml)", () => {
   it("creates the runbook's three routes on kubernetes-the-hard-way", async () => {
     const result = await runProgram({ stack: "gcp" });
     const routes = ofType(result, "gcp:compute/route:Route");
     expect(
-      routes.map((r) => [r.name, r.inputs["destRange"], r.inputs["nextHopIp"], r.inputs["network"]]),
+      routes.map((r) => [
+        r.inputs["name"],
+        r.inputs["destRange"],
+        r.inputs["nextHopIp"],
+        r.inputs["network"],
+      ]),
     ).toEqual([
       ["kubernetes-route-10-200-0-0-24", "10.200.0.0/24", "10.240.0.20", "kubernetes-the-hard-way"],
       ["kubernetes-route-10-200-1-0-24", "10.200.1.0/24", "10.240.0.21", "kubernetes-the-hard-way"],
@@ -35,6 +40,17 @@ describe("GCP stack (Pulumi.gcp.yaml)", () => {
 });
 
 describe("GCP route options", () => {
+  it("names each route from the component and the destination, under the component", async () => {
+    const result = await runProgram({ stack: "gcp" });
+    const [component] = ofType(result, "pod-routes:gcp:PodRoutes");
+    expect(component?.name).toBe("pod-routes");
+    expect(
+      ofType(result, "gcp:compute/route:Route").map((r) => [r.name, r.options.parent, r.inputs["priority"]]),
+    ).toEqual(
+      [0, 1, 2].map((i) => [`pod-routes-10-200-${i}-0-24`, "pod-routes:gcp:PodRoutes::pod-routes", 1000]),
+    );
+  });
+
   it("deletes a route before replacing it, since its name is fixed", async () => {
     const result = await runProgram({ stack: "gcp" });
     for (const route of ofType(result, "gcp:compute/route:Route")) {
@@ -72,7 +88,7 @@ describe("GCP discovery (instances by name, pod CIDR from metadata)", () => {
     ]);
     expect(
       ofType(result, "gcp:compute/route:Route").map((r) => [
-        r.name,
+        r.inputs["name"],
         r.inputs["nextHopIp"],
         r.inputs["destRange"],
       ]),
@@ -94,7 +110,7 @@ describe("GCP discovery (instances by name, pod CIDR from metadata)", () => {
       overrides: discovery,
       invokes: { [GET_INSTANCE]: (args) => broken[String(args["name"])] ?? {} },
     });
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
     const message = failure.message;
     expect(message).toContain('gcp instance "worker-0": has canIpForward=false');
     expect(message).toContain("--can-ip-forward");
@@ -132,6 +148,6 @@ describe("GCP stack validation", () => {
   ])("rejects %s with a clear error and registers no route", async (_label, overrides, expected) => {
     const failure = await runProgramExpectingFailure({ stack: "gcp", overrides });
     expect(failure.message).toContain(expected);
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 });

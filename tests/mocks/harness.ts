@@ -1,5 +1,8 @@
-// Runs the real index.ts under Pulumi's mocks with the config of a Pulumi.<stack>.yaml, and records
-// every resource and invoke, so tests assert what the program would ask the engine for.
+// Runs the real index.ts under Pulumi's mocks with the config of a Pulumi.<stack>.yaml, and records every
+// resource and invoke, so tests assert what the program would ask the engine for. Only Pulumi's documented
+// surface: `pulumi.runtime.setMocks` for the engine, `runInPulumiStack` for the program's root stack,
+// `registerStackTransformation` to see each resource's args and options as the program gives them, and
+// `pulumi.isSecret` / `pulumi.unsecret` for secrets.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,18 +13,29 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
+  /** The args the program gave, resolved (secrets unwrapped; see `secretInputs`). */
   readonly inputs: Record<string, unknown>;
+  /** Top-level args that are secrets. */
+  readonly secretInputs: string[];
   readonly id: string;
-  /** Resource options as the engine receives them. */
+  /** Resource options as the program gave them. */
   readonly options: RecordedOptions;
+}
+
+export interface RecordedAlias {
+  readonly name?: string;
+  readonly type?: string;
+  /** `root` for `{ parent: pulumi.rootStackResource }` (the stack itself); else the parent's name. */
+  readonly parent?: string;
 }
 
 export interface RecordedOptions {
   readonly deleteBeforeReplace: boolean;
   /** The `import` option's id, or "" when the resource is created rather than adopted. */
   readonly importId: string;
+  /** `type::name` of the parent resource, or "" for the stack's top level. */
   readonly parent: string;
-  readonly replaceOnChanges: string[];
+  readonly aliases: RecordedAlias[];
   readonly additionalSecretOutputs: string[];
 }
 
@@ -43,14 +57,19 @@ export interface RunOptions {
   readonly stackReferences?: Record<string, Record<string, unknown>>;
   /** Config keys to mark secret. */
   readonly secretKeys?: string[];
+  /**
+   * What the mocked cloud adds to a resource's state (outputs the program never wrote: assigned addresses,
+   * interface ids); an `id` in it is the resource's id.
+   */
+  readonly newResource?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>;
+  /** The program to run; default the repository's index.ts. */
+  readonly program?: () => Promise<Record<string, unknown> | void>;
 }
 
 export interface RunResult {
   readonly resources: RecordedResource[];
   readonly invokes: RecordedInvoke[];
   readonly outputs: Record<string, unknown>;
-  /** Raw register-resource requests, for asserting resource options. */
-  readonly registrations: pulumi.runtime.MockResourceArgs[];
 }
 
 /** The `config:` map of a stack file, with structured values encoded as Pulumi stores them (JSON text). */
@@ -74,9 +93,15 @@ export function settle<T>(value: pulumi.Input<T>): Promise<T> {
   return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T)));
 }
 
+interface Seen {
+  type: string;
+  name: string;
+  props: Record<string, unknown>;
+  opts: pulumi.CustomResourceOptions;
+}
+
 export async function runProgram(options: RunOptions): Promise<RunResult> {
-  const resources: RecordedResource[] = [];
-  const registrations: pulumi.runtime.MockResourceArgs[] = [];
+  const ids = new Map<string, string>();
   const invokes: RecordedInvoke[] = [];
   const config = { ...stackConfig(options.stack) };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
@@ -87,20 +112,14 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registrations.push(args);
         if (args.type === "pulumi:pulumi:StackReference") {
           const outputs = options.stackReferences?.[args.name] ?? {};
           return { id: args.name, state: { name: args.name, outputs, secretOutputNames: [] } };
         }
-        const id = `${args.name}-id`;
-        resources.push({
-          type: args.type,
-          name: args.name,
-          inputs: args.inputs as Record<string, unknown>,
-          id,
-          options: recorded.get(`${args.type}::${args.name}`) ?? NO_OPTIONS,
-        });
-        return { id, state: args.inputs };
+        const { id: assigned, ...extra } = options.newResource?.(args) ?? {};
+        const id = args.id || (typeof assigned === "string" ? assigned : `${args.name}-id`);
+        ids.set(`${args.type}::${args.name}`, id);
+        return { id, state: { ...args.inputs, ...extra } };
       },
       call(args) {
         invokes.push({ token: args.token, args: args.inputs as Record<string, unknown> });
@@ -113,22 +132,78 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     options.stack,
     false,
   );
-  const recorded = recordOptions();
-  // index.ts reads its config when called, so one loaded copy serves every run (and shares the mocked runtime).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after setMocks, by design
-  const program = require(path.join(PROJECT_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
-  const outputs: Record<string, unknown> = {};
-  try {
-    const exported = await program();
-    for (const [key, value] of Object.entries(exported))
-      outputs[key] = await settle(value as pulumi.Input<unknown>);
-  } catch (error) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    throw new ProgramFailure(error as Error, { resources, invokes, outputs, registrations });
-  }
+  const seen: Seen[] = [];
+  const nameOf = new Map<pulumi.Resource, string>();
+  const program =
+    options.program ??
+    // index.ts reads its config when called, so one loaded copy serves every run.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after setMocks, by design
+    (require(path.join(PROJECT_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>);
+  let failure: Error | undefined;
+  // The program's error is caught inside the stack, so that the stack itself completes (as the language
+  // host reports a failed program once, rather than as a rejected stack registration).
+  const outputs =
+    ((await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        nameOf.set(args.resource, `${args.type}::${args.name}`);
+        seen.push({ type: args.type, name: args.name, props: args.props, opts: args.opts as Seen["opts"] });
+        return undefined;
+      });
+      try {
+        return await program();
+      } catch (error) {
+        failure = error as Error;
+        return {};
+      }
+    })) as Record<string, unknown> | undefined) ?? {};
   // Let registrations issued from inside apply callbacks land before the test looks at them.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return { resources, invokes, outputs, registrations };
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const resources = await Promise.all(seen.map((s) => record(s, ids, nameOf)));
+  const result = { resources, invokes, outputs: await settle(outputs) };
+  if (failure) throw new ProgramFailure(failure, result);
+  return result;
+}
+
+async function record(
+  seen: Seen,
+  ids: ReadonlyMap<string, string>,
+  nameOf: ReadonlyMap<pulumi.Resource, string>,
+): Promise<RecordedResource> {
+  const secretInputs: string[] = [];
+  const inputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(seen.props ?? {})) {
+    if (value === undefined) continue;
+    const output = pulumi.output(value);
+    if (await pulumi.isSecret(output)) secretInputs.push(key);
+    inputs[key] = await settle(pulumi.unsecret(output));
+  }
+  const aliases = (seen.opts.aliases ?? []).map((alias): RecordedAlias => {
+    if (typeof alias === "string") return { name: alias };
+    const spec = alias as pulumi.Alias;
+    const hasParent = Object.prototype.hasOwnProperty.call(spec, "parent");
+    return {
+      ...(typeof spec.name === "string" ? { name: spec.name } : {}),
+      ...(typeof spec.type === "string" ? { type: spec.type } : {}),
+      ...(hasParent
+        ? { parent: spec.parent === undefined ? "root" : (nameOf.get(spec.parent as pulumi.Resource) ?? "?") }
+        : {}),
+    };
+  });
+  const parent = seen.opts.parent;
+  return {
+    type: seen.type,
+    name: seen.name,
+    inputs,
+    secretInputs,
+    id: ids.get(`${seen.type}::${seen.name}`) ?? "",
+    options: {
+      deleteBeforeReplace: seen.opts.deleteBeforeReplace ?? false,
+      importId: seen.opts.import ?? "",
+      parent: parent ? (nameOf.get(parent) ?? "?") : "",
+      aliases,
+      additionalSecretOutputs: seen.opts.additionalSecretOutputs ?? [],
+    },
+  };
 }
 
 /** The program threw; `result` holds whatever it had registered before that (which should be nothing). */
@@ -152,62 +227,8 @@ export async function runProgramExpectingFailure(options: RunOptions): Promise<P
   throw new Error(`the ${options.stack} program succeeded, but this test expected it to fail`);
 }
 
-const NO_OPTIONS: RecordedOptions = {
-  deleteBeforeReplace: false,
-  importId: "",
-  parent: "",
-  replaceOnChanges: [],
-  additionalSecretOutputs: [],
-};
-
-/** The fields of a RegisterResourceRequest that carry resource options. */
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getDeletebeforereplace(): boolean;
-  getImportid(): string;
-  getReplaceonchangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-}
-
-/**
- * The mocks hand newResource only inputs, so wrap the mock monitor to read each request's options
- * (deleteBeforeReplace, import, …) exactly as the engine would receive them.
- */
-function recordOptions(): Map<string, RecordedOptions> {
-  const seen = new Map<string, RecordedOptions>();
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: RegisterRequest, callback: unknown): unknown;
-  };
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) => {
-    seen.set(`${req.getType()}::${req.getName()}`, {
-      deleteBeforeReplace: req.getDeletebeforereplace(),
-      importId: req.getImportid(),
-      parent: req.getParent(),
-      replaceOnChanges: req.getReplaceonchangesList(),
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-    });
-    return original(req, callback);
-  };
-  return seen;
-}
-
-/** Pulumi's wire marker for a secret value: `{ [SIG_KEY]: SECRET_SIG, value }`. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** Unwraps a value that the engine would receive as a secret, and says whether it was one. */
-export function unsecret(value: unknown): { secret: boolean; value: unknown } {
-  if (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
-  ) {
-    return { secret: true, value: (value as Record<string, unknown>)["value"] };
-  }
-  return { secret: false, value };
-}
-
 export const ofType = (result: RunResult, type: string) => result.resources.filter((r) => r.type === type);
+
+/** What the program asked the engine to create or manage: every resource but reads of other stacks. */
+export const created = (result: RunResult) =>
+  result.resources.filter((r) => r.type !== "pulumi:pulumi:StackReference");

@@ -1,5 +1,5 @@
 // index.ts picks the cloud from stack config and says what is wrong when config is missing or bad.
-import { runProgramExpectingFailure } from "./harness";
+import { runProgramExpectingFailure, created } from "./harness";
 
 describe("index.ts", () => {
   it.each<[string, Record<string, unknown>, string[]]>([
@@ -33,6 +33,6 @@ describe("index.ts", () => {
     const failure = await runProgramExpectingFailure({ stack: "gcp", overrides });
     for (const text of expected) expect(failure.message).toContain(text);
     expect(failure.message).toContain("nothing was created or changed");
-    expect(failure.result.resources).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 });

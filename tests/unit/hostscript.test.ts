@@ -4,7 +4,6 @@
 import { spawnSync } from "child_process";
 import fc from "fast-check";
 import * as fs from "fs";
-import * as path from "path";
 import { renderScripts } from "../../cli/script";
 import {
   APPLY_FUNCTION,
@@ -13,16 +12,15 @@ import {
   HOSTS_END,
   HostScripts,
   renderHostScripts,
-} from "../../spec/hostscript";
-import { parseMachinesTxt } from "../../spec/machines";
-import { planHostRoutes } from "../../spec/plan";
-import { isWorker, RouteSpec } from "../../spec/types";
-import { requireValidSpec, validateSpec } from "../../spec/validate";
+} from "../../ssh/legacy-hostscript";
+import { parseMachinesTxt } from "../../core/machines";
+import { planHostRoutes } from "../../core/plan";
+import { isWorker, RouteSpec } from "../../core/types";
+import { requireValidSpec, validateSpec } from "../../core/validate";
+import { EXPECTED_ROUTES, MACHINES_TXT } from "../fixtures";
 
-const SHARED = process.env["POD_ROUTES_SHARED"] ?? path.resolve(__dirname, "..", "..", "..", "shared");
-const FIXTURES = path.join(SHARED, "fixtures");
 const fixtureSpec = requireValidSpec({
-  nodes: parseMachinesTxt(fs.readFileSync(path.join(FIXTURES, "machines.txt"), "utf8")).nodes,
+  nodes: parseMachinesTxt(fs.readFileSync(MACHINES_TXT, "utf8")).nodes,
 });
 const fixtureScripts = renderHostScripts(fixtureSpec);
 const scriptOf = (name: string, scripts: readonly HostScripts[] = fixtureScripts): HostScripts => {
@@ -30,16 +28,6 @@ const scriptOf = (name: string, scripts: readonly HostScripts[] = fixtureScripts
   if (!found) throw new Error(`no script for ${name}`);
   return found;
 };
-
-/** ../shared/fixtures/README.md, "Expected routes": `  - server: \`10.200.0.0/24 via 198.19.249.34\`, …`. */
-function expectedFromReadme(): Array<[string, string[]]> {
-  const readme = fs.readFileSync(path.join(FIXTURES, "README.md"), "utf8");
-  const rows: Array<[string, string[]]> = [];
-  for (const match of readme.matchAll(/^\s*- ([a-z0-9-]+): ((?:`[^`]+`(?:, )?)+)\s*$/gm)) {
-    rows.push([match[1]!, [...match[2]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)]);
-  }
-  return rows;
-}
 
 /** The body of the heredoc that `cat >"$WORK/<file>"` writes, as lines. */
 function heredoc(script: string, file: string): string[] {
@@ -50,8 +38,8 @@ function heredoc(script: string, file: string): string[] {
   return match[1]!.split("\n").filter((l) => l.length > 0);
 }
 
-describe("the runbook's fixture (../shared/fixtures)", () => {
-  const expected = expectedFromReadme();
+describe("the runbook's fixture (examples/machines.txt)", () => {
+  const expected = EXPECTED_ROUTES.map(([host, routes]) => [host, [...routes]] as [string, string[]]);
 
   it("lists the expected routes of every host in machines.txt", () => {
     expect(expected.map(([host]) => host)).toEqual(fixtureSpec.nodes.map((n) => n.name));

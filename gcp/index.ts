@@ -1,0 +1,3 @@
+// GCP: routes on a VPC network. `plan` is pure (the CLI uses it too); `PodRoutes` creates them.
+export * from "./component";
+export * from "./plan";

@@ -1,0 +1,211 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { run } from "../../cli/routes";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const MACHINES = path.join(ROOT, "examples", "machines.txt");
+function cli(...args: string[]) {
+  let out = "";
+  let err = "";
+  const code = run(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
+  return { code, out, err };
+}
+const tmp = (name: string, text: string) => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-cli-")), name);
+  fs.writeFileSync(file, text);
+  return file;
+};
+
+describe("npm run routes -- plan", () => {
+  it("prints the fixture's routes as JSON, exactly the documented shape", () => {
+    const { code, out } = cli("plan", MACHINES, "--json");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      routes: [
+        { where: "server", destination: "10.200.0.0/24", nextHop: "198.19.249.34", node: "node-0" },
+        { where: "server", destination: "10.200.1.0/24", nextHop: "198.19.249.136", node: "node-1" },
+        { where: "node-0", destination: "10.200.1.0/24", nextHop: "198.19.249.136", node: "node-1" },
+        { where: "node-1", destination: "10.200.0.0/24", nextHop: "198.19.249.34", node: "node-0" },
+      ],
+    });
+  });
+
+  it("plans a cloud stack file with an explicit node list", () => {
+    const { code, out } = cli("plan", path.join(ROOT, "Pulumi.gcp.yaml"));
+    expect(code).toBe(0);
+    expect(out).toContain("kubernetes-the-hard-way  10.200.2.0/24  10.240.0.22  worker-2");
+  });
+
+  it("explains that discovery stacks need the engine", () => {
+    const { code, err } = cli("plan", path.join(ROOT, "Pulumi.aws.yaml"));
+    expect(code).toBe(1);
+    expect(err).toContain("discovers its nodes from the cloud at deploy time");
+  });
+
+  it("exits non-zero listing every problem in a bad file", () => {
+    const file = tmp(
+      "machines.txt",
+      "198.19.249.10 server\n198.19.249.34 node-0.local node-0 10.200.0.1/24\n198.19.249.34 node-1.local node-1 10.200.0.0/23\n",
+    );
+    const { code, err, out } = cli("plan", file, "--json");
+    expect(code).toBe(1);
+    expect(out).toBe("");
+    expect(err).toContain("pod-routes found 3 problems");
+    expect(err).toContain('machines.txt:1: expected "IP FQDN HOSTNAME [POD_SUBNET]"');
+    expect(err).toContain(
+      'podCidr "10.200.0.1/24" has host bits set (it is not the network address); use "10.200.0.0/24"',
+    );
+    expect(err).toContain('duplicate IP "198.19.249.34"');
+  });
+
+  it.each([
+    [[]],
+    [["frobnicate", MACHINES]],
+    [["plan"]],
+    [["plan", MACHINES, "extra"]],
+    [["plan", "--bogus", MACHINES]],
+  ])("usage errors exit 2: %j", (args) => {
+    expect(cli(...args).code).toBe(2);
+  });
+});
+
+describe("npm run routes -- script", () => {
+  it("prints all three hosts' scripts", () => {
+    const { code, out } = cli("script", MACHINES);
+    expect(code).toBe(0);
+    expect(out.match(/^# ---- host /gm)).toHaveLength(3);
+  });
+
+  it("prints one host with --host, and names the hosts for an unknown one", () => {
+    expect(cli("script", MACHINES, "--host", "node-0").out).toContain("HOST=node-0");
+    const { code, err } = cli("script", MACHINES, "--host", "node-7");
+    expect(code).toBe(1);
+    expect(err).toContain('no host named "node-7"; the hosts are server, node-0, node-1');
+  });
+});
+
+describe("npm run routes -- import-file", () => {
+  it("prints the pulumi import file for the GCP runbook's routes", () => {
+    const { code, out } = cli("import-file", path.join(ROOT, "Pulumi.gcp.yaml"));
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      resources: [0, 1, 2].map((i) => ({
+        type: "gcp:compute/route:Route",
+        name: `kubernetes-route-10-200-${i}-0-24`,
+        id: `projects/kubernetes-the-hard-way/global/routes/kubernetes-route-10-200-${i}-0-24`,
+      })),
+    });
+  });
+
+  it("prints AWS ids when the route table id is known", () => {
+    const file = tmp(
+      "Pulumi.aws-explicit.yaml",
+      [
+        "config:",
+        "  pod-routes:cloud: aws",
+        "  pod-routes:aws: { routeTableId: rtb-0a1b2c3d4e5f60718 }",
+        "  pod-routes:nodes:",
+        "    - { name: worker-0, ip: 10.240.0.20, podCidr: 10.200.0.0/24 }",
+        "",
+      ].join("\n"),
+    );
+    const { code, out } = cli("import-file", file);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      resources: [
+        {
+          type: "aws:ec2/route:Route",
+          name: "kubernetes-route-10-200-0-0-24",
+          id: "rtb-0a1b2c3d4e5f60718_10.200.0.0/24",
+        },
+      ],
+    });
+  });
+
+  it("explains that hosts adopt with pod-routes:adopt instead", () => {
+    const { code, err } = cli("import-file", MACHINES);
+    expect(code).toBe(1);
+    expect(err).toContain("on hosts, set pod-routes:adopt");
+  });
+});
+
+describe("one plan for the CLI and the deploy", () => {
+  const stackFile = (name: string, config: Record<string, unknown>) =>
+    tmp(
+      name,
+      `config:\n${Object.entries(config)
+        .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+        .join("\n")}\n`,
+    );
+  const gcpNodes = [0, 1, 2].map((i) => ({
+    name: `worker-${i}`,
+    ip: `10.240.0.2${i}`,
+    podCidr: `10.200.${i}.0/24`,
+  }));
+
+  it("refuses a GCP stack over its route quota, as pulumi up does, with the same message", () => {
+    const file = stackFile("Pulumi.quota.yaml", {
+      "pod-routes:cloud": "gcp",
+      "pod-routes:nodes": gcpNodes,
+      "pod-routes:gcp": { routeQuota: 1 },
+    });
+    const { code, err, out } = cli("plan", file);
+    expect(code).toBe(1);
+    expect(out).toBe("");
+    expect(err).toContain(
+      `${file}: pod-routes:gcp.routeQuota: 3 routes would exceed the static route quota of 1; raise the project's quota (and this setting), or use fewer, larger pod CIDRs`,
+    );
+  });
+
+  it("refuses an AWS stack whose routes exceed the table's limit", () => {
+    const file = stackFile("Pulumi.limit.yaml", {
+      "pod-routes:cloud": "aws",
+      "pod-routes:nodes": gcpNodes,
+      "pod-routes:aws": { routeTableId: "rtb-0a1b2c3d4e5f60718", routeLimit: "2" },
+    });
+    const { code, err } = cli("plan", file);
+    expect(code).toBe(1);
+    expect(err).toContain(
+      "pod-routes:aws.routeLimit: route table rtb-0a1b2c3d4e5f60718 has 0 other IPv4 routes; adding 3 makes 3, over its limit of 2",
+    );
+  });
+
+  it("refuses a 5,000-node machines.txt at the SSH limit within seconds, before building the mesh", () => {
+    const lines = ["10.0.0.1 gw.example gw"];
+    for (let i = 0; i < 5000; i++) {
+      lines.push(
+        `10.${64 + Math.floor(i / 256)}.${i % 256}.1 n-${i}.example n-${i} 10.${128 + Math.floor(i / 256)}.${i % 256}.0/24`,
+      );
+    }
+    const file = tmp("machines.txt", `${lines.join("\n")}\n`);
+    const started = Date.now();
+    const { code, err } = cli("plan", file, "--json", "--cluster-cidr", "10.128.0.0/9");
+    expect(code).toBe(1);
+    expect(err).toContain("machines.txt: 5000 routes per host exceed what the SSH path supports (1024)");
+    // A correctness bound, not a benchmark: building the 25-million-route mesh would not finish.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it.each([["true"], [true]])(
+    "plans a stack file with pod-routes:adopt %j as the engine reads it",
+    (adopt) => {
+      const file = stackFile("Pulumi.adopt.yaml", {
+        "pod-routes:cloud": "gcp",
+        "pod-routes:nodes": gcpNodes,
+        "pod-routes:adopt": adopt,
+      });
+      const { code, out, err } = cli("plan", file, "--json");
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect((JSON.parse(out) as { routes: unknown[] }).routes).toHaveLength(3);
+    },
+  );
+
+  it("labels the WHERE column with what it is", () => {
+    expect(cli("plan", path.join(ROOT, "Pulumi.gcp.yaml")).out.split("\n")[0]).toMatch(
+      /^NETWORK +DESTINATION +NEXT HOP +NODE$/,
+    );
+    expect(cli("plan", MACHINES).out.split("\n")[0]).toMatch(/^HOST +DESTINATION +NEXT HOP +NODE$/);
+  });
+});
