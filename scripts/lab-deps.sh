@@ -26,6 +26,8 @@ need=(
   mount:mount
   realpath:coreutils
   awk:mawk
+  # scripts/shellcheck.sh lints the host scripts with it.
+  shellcheck:shellcheck
   # Not the lab's own: scripts/install-go.sh fetches Go with these when the machine has none.
   curl:curl
   unzip:unzip

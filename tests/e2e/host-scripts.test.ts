@@ -1,0 +1,972 @@
+// The host scripts (ssh/scripts.ts, ssh/host-scripts) on real hosts: the network lab built from
+// examples/machines.txt (server, node-0, node-1), each with a real sshd, its own /etc, /run and /tmp, real
+// `ip`, real pings between pods. The scripts go over real OpenSSH to `sh -s`, as the SSH path sends them.
+// Issue 12's items each have a test named after them; the baseline behaviours of the SSH path come first.
+// Runs as root; without root, or when the lab cannot be built, every test fails with the reason.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  hostExec,
+  hostRoutes,
+  hostRun,
+  hostSnapshot,
+  Lab,
+  labDown,
+  labHost,
+  labUp,
+  podPing,
+  requireRoot,
+  RunResult,
+  sshArgs,
+  sshRun,
+} from "../../lab/lab";
+import {
+  BOOT_PROGRAM,
+  EXIT_CODES,
+  HostScriptInput,
+  JOURNAL_FILE,
+  parseCheckReport,
+  renderApply,
+  renderBootProgram,
+  renderCheck,
+  renderDelete,
+  RESYNC_TIMER_FILE,
+  RESYNC_TIMER_LINK,
+  ROUTE_PROTO,
+  STATE_FILE,
+  STATE_HEADER,
+  UNIT_FILE,
+  UNIT_LINK,
+} from "../../ssh/scripts";
+
+jest.setTimeout(300_000);
+
+const MACHINES_TXT = path.resolve(__dirname, "..", "..", "examples", "machines.txt");
+const HOSTS = ["server", "node-0", "node-1"] as const;
+type Host = (typeof HOSTS)[number];
+const IP: Record<Host, string> = {
+  server: "198.19.249.10",
+  "node-0": "198.19.249.34",
+  "node-1": "198.19.249.136",
+};
+const IP6: Record<Host, string> = { server: "fd00::10", "node-0": "fd00::34", "node-1": "fd00::136" };
+// The runbook's routes (examples/machines.txt).
+const EXPECTED: Record<Host, string[]> = {
+  server: ["10.200.0.0/24 via 198.19.249.34", "10.200.1.0/24 via 198.19.249.136"],
+  "node-0": ["10.200.1.0/24 via 198.19.249.136"],
+  "node-1": ["10.200.0.0/24 via 198.19.249.34"],
+};
+const HOSTS_LINES = [
+  "198.19.249.34 node-0.kubernetes.local node-0",
+  "198.19.249.136 node-1.kubernetes.local node-1",
+];
+const STACK = "pulumi:acme/pod-routes/prod";
+const OTHER_STACK = "pulumi:acme/pod-routes/staging";
+// Made by hand before pod-routes ever ran: must survive every run and every delete.
+const FOREIGN = "10.99.0.0/24 via 198.19.249.10";
+const HAND_EDIT_BEFORE = "10.1.1.1 before.example";
+const HAND_EDIT_AFTER = "10.1.1.2 after.example";
+
+/** The test's stand-in for `ip` (mounted over /usr/local/sbin inside one host only): the real ip, then
+ * what /tmp/ipwrap.* ask for: a pause as a run looks at the routing table (it holds the lock then), a
+ * route batch that fails after its first line, or SIGKILL of the whole run right after its route batch. */
+const IP_WRAPPER = `#!/bin/sh
+if [ "$1 $2 $3" = "-N -4 route" ] && [ -e /tmp/ipwrap.sleep ]; then sleep "$(cat /tmp/ipwrap.sleep)"; fi
+if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.fail ] && grep -qE '^route (replace|del) ' "$2"; then
+  rm -f /tmp/ipwrap.fail
+  head -n 1 "$2" | /usr/bin/ip -batch -
+  echo "Error: the test made this batch fail after its first line" >&2
+  exit 1
+fi
+/usr/bin/ip "$@"
+rc=$?
+if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.kill ] && grep -qE '^route (replace|del) ' "$2"; then
+  rm -f /tmp/ipwrap.kill
+  kill -KILL 0
+fi
+exit $rc
+`;
+
+// ------------------------------------------------------------------------------------------------ setup
+
+let tmp = "";
+let labDir = "";
+let built: Lab | undefined;
+let setupError: Error | undefined;
+const baseline: Partial<Record<Host, string>> = {};
+
+function lab(): Lab {
+  if (!built) throw setupError ?? new Error("the lab was not built");
+  return built;
+}
+
+beforeAll(() => {
+  try {
+    requireRoot();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-host-scripts-"));
+    labDir = path.join(tmp, "lab");
+    built = labUp(MACHINES_TXT, labDir);
+    for (const host of HOSTS) {
+      hostExec(built, host, ["ip", "-6", "addr", "add", `${IP6[host]}/64`, "dev", "eth0", "nodad"]);
+    }
+    hostExec(built, "node-0", ["ip", "route", "add", ...FOREIGN.split(" ")]);
+    hostExec(built, "server", ["sh", "-c", `echo '${HAND_EDIT_BEFORE}' >> /etc/hosts`]);
+    for (const host of HOSTS) baseline[host] = hostSnapshot(built, host);
+  } catch (error) {
+    setupError = new Error(
+      `cannot build the network lab: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}, 600_000);
+
+afterAll(() => {
+  try {
+    if (labDir && process.getuid?.() === 0) labDown(labDir);
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+const ownerOf = (host: string, stack = STACK) => `${stack}:pod-routes-${host}`;
+const route = (line: string, node: string) => {
+  const [destination, , nextHop] = line.split(" ") as [string, string, string];
+  return { destination, nextHop, node };
+};
+const nodeOf = (nextHop: string) => HOSTS.find((h) => IP[h] === nextHop || IP6[h] === nextHop) ?? "node-x";
+/** The runbook's input for a host (routes as given, or the runbook's), with options. */
+function input(host: Host, extra: Partial<HostScriptInput> = {}, routes?: string[]): HostScriptInput {
+  return {
+    host,
+    owner: ownerOf(host),
+    routes: (routes ?? EXPECTED[host]).map((l) => route(l, nodeOf(l.split(" ")[2]!))),
+    ...(host === "server" ? { hostsLines: HOSTS_LINES } : {}),
+    ...extra,
+  };
+}
+const apply = (host: Host, extra: Partial<HostScriptInput> = {}, routes?: string[]) =>
+  sshRun(lab(), host, renderApply(input(host, extra, routes)));
+const check = (host: Host, extra: Partial<HostScriptInput> = {}, routes?: string[]) => {
+  const r = sshRun(lab(), host, renderCheck(input(host, extra, routes)));
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  return parseCheckReport(r.stdout);
+};
+const remove = (host: Host, owner = ownerOf(host)) => sshRun(lab(), host, renderDelete({ host, owner }));
+/** pod-routes' routes on a host (protocol 156), as `<dst> via <hop>`. */
+const ours = (host: Host, family: "-4" | "-6" = "-4") =>
+  hostExec(lab(), host, ["ip", family, "route", "show", "proto", String(ROUTE_PROTO)])
+    .split("\n")
+    .map((l) => l.trim().replace(/ dev \S+.*$/, ""))
+    .filter((l) => l !== "");
+const snapshot = (host: Host) => hostSnapshot(lab(), host);
+const sh = (host: Host, script: string) => hostExec(lab(), host, ["sh", "-c", script]);
+const cat = (host: Host, file: string) => hostExec(lab(), host, ["cat", file]);
+const exists = (host: Host, file: string) => hostRun(lab(), host, ["test", "-e", file]).code === 0;
+const summary = (host: string, a: number, c: number, d: number, r: number, u: number) =>
+  `pod-routes: ${host}: added ${a}, changed ${c}, adopted ${d}, removed ${r}, unchanged ${u};`;
+const unchanged = (host: string, n: number) => `${summary(host, 0, 0, 0, 0, n)} files changed: none\n`;
+/** The state file's routes, as `<dst> via <hop>`. */
+const stateRoutes = (host: Host) =>
+  cat(host, STATE_FILE)
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => l.replace(" ", " via "));
+const hostsBlock = (host: Host) => {
+  const m = /# BEGIN pod-routes managed block\n([\s\S]*?)# END pod-routes managed block\n/.exec(
+    cat(host, "/etc/hosts"),
+  );
+  return m ? m[1]!.split("\n").filter((l) => l !== "") : null;
+};
+
+function expectOk(r: RunResult): RunResult {
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  return r;
+}
+/** Removes whatever pod-routes left on a host (OWNER='*'), and checks it is as before the tests. */
+function retire(host: Host): void {
+  const r = remove(host, "*");
+  expect(r.code).toBe(0);
+  expect(ours(host)).toEqual([]);
+  expect(ours(host, "-6")).toEqual([]);
+  expect(snapshot(host)).toBe(baseline[host]);
+}
+/** Runs a script over SSH without waiting (for runs at the same time). */
+function sshAsync(host: Host, script: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn("ssh", [...sshArgs(lab(), host), "sh", "-s"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(script);
+  });
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function withIpWrapper<T>(host: Host, body: () => T): T {
+  hostExec(
+    lab(),
+    host,
+    [
+      "sh",
+      "-c",
+      "mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin && cat >/usr/local/sbin/ip && chmod 0755 /usr/local/sbin/ip",
+    ],
+    { input: IP_WRAPPER },
+  );
+  try {
+    return body();
+  } finally {
+    hostExec(lab(), host, ["sh", "-c", "rm -f /tmp/ipwrap.*; umount /usr/local/sbin"]);
+  }
+}
+async function withIpWrapperAsync<T>(host: Host, body: () => Promise<T>): Promise<T> {
+  hostExec(
+    lab(),
+    host,
+    [
+      "sh",
+      "-c",
+      "mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin && cat >/usr/local/sbin/ip && chmod 0755 /usr/local/sbin/ip",
+    ],
+    { input: IP_WRAPPER },
+  );
+  try {
+    return await body();
+  } finally {
+    hostExec(lab(), host, ["sh", "-c", "rm -f /tmp/ipwrap.*; umount /usr/local/sbin"]);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ tests
+
+describe("the host scripts in the lab: the SSH path's baseline", () => {
+  it("start with pods that cannot reach each other, on hosts with IPv6 addresses", () => {
+    expect(podPing(lab(), "node-0", labHost(lab(), "node-1").podIp!)).toBe(false);
+    expect(hostExec(lab(), "node-0", ["ip", "-6", "addr", "show", "dev", "eth0"])).toContain("fd00::34/64");
+  });
+
+  it("install exactly the runbook's routes on every host (protocol 156), and pods reach each other", () => {
+    for (const host of HOSTS) {
+      const r = expectOk(apply(host));
+      expect(r.stdout).toMatch(
+        new RegExp(`^${summary(host, EXPECTED[host].length, 0, 0, 0, 0)} files changed: `),
+      );
+      expect(ours(host)).toEqual(EXPECTED[host]);
+    }
+    expect(hostRoutes(lab(), "node-0")).toContain(
+      "10.200.1.0/24 via 198.19.249.136 dev eth0 proto pod-routes",
+    );
+    expect(podPing(lab(), "node-0", labHost(lab(), "node-1").podIp!)).toBe(true);
+    expect(podPing(lab(), "node-1", labHost(lab(), "node-0").podIp!)).toBe(true);
+  });
+
+  it("change nothing when run again, under dash (sh) and bash alike", () => {
+    for (const shell of ["sh", "bash"] as const) {
+      for (const host of HOSTS) {
+        const before = snapshot(host);
+        const r = sshRun(lab(), host, renderApply(input(host)), { shell });
+        expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+          code: 0,
+          stdout: unchanged(host, EXPECTED[host].length),
+          stderr: "",
+        });
+        expect(snapshot(host)).toBe(before);
+      }
+    }
+  });
+
+  it("keep the controller's /etc/hosts block; hand edits before and after it survive", () => {
+    expect(hostsBlock("server")).toEqual(HOSTS_LINES);
+    expect(cat("server", "/etc/hosts")).toContain(HAND_EDIT_BEFORE);
+    sh("server", `echo '${HAND_EDIT_AFTER}' >> /etc/hosts`);
+    try {
+      expect(expectOk(apply("server")).stdout).toBe(unchanged("server", 2));
+      const after = cat("server", "/etc/hosts");
+      expect(after).toContain(`${HAND_EDIT_BEFORE}\n# BEGIN pod-routes managed block\n`);
+      expect(after).toContain(`# END pod-routes managed block\n${HAND_EDIT_AFTER}\n`);
+      expect(after.match(/BEGIN pod-routes/g)).toHaveLength(1);
+      // Another list of workers: the block changes in place, the rest stays.
+      const r = expectOk(apply("server", { hostsLines: [HOSTS_LINES[0]!] }));
+      expect(r.stdout).toContain("files changed: /etc/hosts\n");
+      expect(hostsBlock("server")).toEqual([HOSTS_LINES[0]]);
+      expect(cat("server", "/etc/hosts")).toContain(`# END pod-routes managed block\n${HAND_EDIT_AFTER}\n`);
+      expect(cat("node-0", "/etc/hosts")).not.toContain("pod-routes");
+      // Damaged markers are refused, and nothing changes.
+      sh("server", "sed -i '/^# END pod-routes managed block$/d' /etc/hosts");
+      const before = snapshot("server");
+      const damaged = apply("server");
+      expect(damaged.code).toBe(EXIT_CODES.refused);
+      expect(damaged.stderr).toContain("has a damaged pod-routes block in /etc/hosts");
+      expect(snapshot("server")).toBe(before);
+    } finally {
+      sh("server", "sed -i '/^# BEGIN pod-routes managed block$/,$d' /etc/hosts");
+      sh("server", `echo '${HAND_EDIT_AFTER}' >> /etc/hosts`);
+    }
+    expectOk(apply("server"));
+    sh("server", `sed -i '/^${HAND_EDIT_AFTER}$/d' /etc/hosts`);
+  });
+
+  it.each([
+    [
+      "node-1",
+      "10.200.0.0/24 via 198.19.249.10 proto static",
+      "pod-routes: host node-1 already has a route 10.200.0.0/24 via 198.19.249.10 dev eth0 proto static that pod-routes did not create; it conflicts with the desired 10.200.0.0/24 via 198.19.249.34. Remove it (ip route del 10.200.0.0/24 via 198.19.249.10) or change the spec, then run again.",
+    ],
+    [
+      "node-0",
+      "blackhole 10.200.1.0/24",
+      "pod-routes: host node-0 already has a route blackhole 10.200.1.0/24 proto boot that pod-routes did not create; it conflicts with the desired 10.200.1.0/24 via 198.19.249.136. Remove it (ip route del blackhole 10.200.1.0/24)",
+    ],
+  ] as const)(
+    "refuse a conflicting hand-made route on %s (%s), name it, and change nothing",
+    (host, made, message) => {
+      retire(host);
+      sh(host, `ip route add ${made}`);
+      try {
+        const before = snapshot(host);
+        const r = apply(host);
+        expect(r.code).toBe(EXIT_CODES.refused);
+        expect(r.stderr).toContain(message);
+        expect(r.stderr).toContain(
+          `pod-routes: host ${host}: 1 problem(s); nothing was changed on this host.`,
+        );
+        expect(r.stdout).toBe("");
+        expect(snapshot(host)).toBe(before);
+      } finally {
+        sh(host, `ip route del ${made}`);
+      }
+      expectOk(apply(host));
+      expect(ours(host)).toEqual(EXPECTED[host]);
+    },
+  );
+
+  it("report an identical hand-made route (the runbook's own `ip route add`), and take it over only with adopt", () => {
+    retire("node-0");
+    sh("node-0", "ip route add 10.200.1.0/24 via 198.19.249.136");
+    const handMade = snapshot("node-0");
+    const r = apply("node-0");
+    expect(r.code).toBe(EXIT_CODES.refused);
+    expect(r.stderr).toContain(
+      "pod-routes: host node-0 already has the route 10.200.1.0/24 via 198.19.249.136 dev eth0 proto boot, made by hand (pod-routes did not create it). Set pod-routes:adopt to true",
+    );
+    expect(snapshot("node-0")).toBe(handMade);
+    const adopted = expectOk(apply("node-0", { adopt: true }));
+    expect(adopted.stdout).toMatch(new RegExp(`^${summary("node-0", 0, 0, 1, 0, 0)}`));
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(expectOk(apply("node-0")).stdout).toBe(unchanged("node-0", 1));
+    // Taken over: the delete removes it.
+    expectOk(remove("node-0"));
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0"));
+  });
+
+  it("refuse a next hop that is not directly reachable, and change nothing", () => {
+    const before = snapshot("node-0");
+    const r = apply("node-0", {}, [
+      ...EXPECTED["node-0"],
+      "10.200.7.0/24 via 10.99.0.7",
+      "10.200.8.0/24 via 192.0.2.8",
+      "10.200.9.0/24 via 198.19.249.34",
+    ]);
+    expect(r.code).toBe(EXIT_CODES.refused);
+    expect(r.stderr).toContain(
+      "pod-routes: host node-0 cannot reach next hop 10.99.0.7 directly (it is routed via 198.19.249.10); the nodes must share a network.",
+    );
+    expect(r.stderr).toContain("pod-routes: host node-0 has no route to next hop 192.0.2.8;");
+    expect(r.stderr).toContain(
+      "pod-routes: host node-0: next hop 198.19.249.34 is an address of this host itself.",
+    );
+    expect(r.stderr).toContain("pod-routes: host node-0: 3 problem(s); nothing was changed on this host.");
+    expect(snapshot("node-0")).toBe(before);
+  });
+
+  it("write /etc/hosts in place where it cannot be renamed over (a bind mount, as in containers)", () => {
+    sh("server", "cp -p /etc/hosts /tmp/hosts.bind && mount --bind /tmp/hosts.bind /etc/hosts");
+    try {
+      const r = expectOk(apply("server", { hostsLines: [HOSTS_LINES[1]!] }));
+      expect(r.stdout).toContain("files changed: /etc/hosts\n");
+      expect(cat("server", "/tmp/hosts.bind")).toContain(
+        `# BEGIN pod-routes managed block\n${HOSTS_LINES[1]}\n# END pod-routes managed block\n`,
+      );
+      expect(
+        hostExec(lab(), "server", ["find", "/etc", "-maxdepth", "1", "-name", ".pod-routes-staged.*"]),
+      ).toBe("");
+    } finally {
+      sh("server", "umount /etc/hosts; rm -f /tmp/hosts.bind");
+    }
+    expect(hostsBlock("server")).toEqual(HOSTS_LINES);
+    expect(expectOk(apply("server")).stdout).toBe(unchanged("server", 2));
+  });
+
+  it("run nothing of a script cut short in transit", () => {
+    const script = renderApply(
+      input("server", {}, ["10.200.0.0/24 via 198.19.249.34", "10.200.9.0/24 via 198.19.249.136"]),
+    );
+    // Cut right after the first desired route: run as it arrived, a naive script would take 10.200.1.0/24
+    // for no longer desired and remove it.
+    const cut =
+      script.indexOf("10.200.0.0/24 198.19.249.34 node-0\n") + "10.200.0.0/24 198.19.249.34 node-0\n".length;
+    const before = snapshot("server");
+    const r = sshRun(lab(), "server", script.slice(0, cut));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Syntax error/);
+    expect(snapshot("server")).toBe(before);
+    // Cut in its last line, it is no command at all either.
+    const last = sshRun(lab(), "server", script.slice(0, script.length - 8));
+    expect(last.code).toBe(2);
+    expect(snapshot("server")).toBe(before);
+  });
+
+  it("check: reports how a host stands (a route removed by hand, a missing state file, a foreign route in the way) and changes nothing", () => {
+    const before = snapshot("server");
+    const report = check("server");
+    expect(snapshot("server")).toBe(before);
+    expect(report).toEqual({
+      owner: ownerOf("server"),
+      state: "present",
+      verdicts: [
+        {
+          verdict: "keep",
+          destination: "10.200.0.0/24",
+          desiredVia: IP["node-0"],
+          liveVia: IP["node-0"],
+          detail: null,
+        },
+        {
+          verdict: "keep",
+          destination: "10.200.1.0/24",
+          desiredVia: IP["node-1"],
+          liveVia: IP["node-1"],
+          detail: null,
+        },
+      ],
+      hostsBlock: "present",
+      hosts: HOSTS_LINES,
+      unit: "present",
+    });
+    // A route removed by hand: to be added.
+    sh("node-0", "ip route del 10.200.1.0/24");
+    expect(check("node-0").verdicts).toEqual([
+      { verdict: "add", destination: "10.200.1.0/24", desiredVia: IP["node-1"], liveVia: null, detail: null },
+    ]);
+    // A route no longer desired: to be removed.
+    expectOk(apply("node-0"));
+    expect(check("node-0", {}, []).verdicts).toEqual([
+      {
+        verdict: "remove",
+        destination: "10.200.1.0/24",
+        desiredVia: null,
+        liveVia: IP["node-1"],
+        detail: null,
+      },
+    ]);
+    // A host pod-routes never applied, with a foreign route in the way.
+    retire("node-1");
+    sh("node-1", "ip route add 10.200.0.0/24 via 198.19.249.10 proto static");
+    try {
+      const fresh = check("node-1");
+      expect(fresh).toEqual({
+        owner: "",
+        state: "missing",
+        verdicts: [
+          {
+            verdict: "conflict",
+            destination: "10.200.0.0/24",
+            desiredVia: IP["node-0"],
+            liveVia: IP.server,
+            detail: "10.200.0.0/24 via 198.19.249.10 dev eth0 proto static",
+          },
+        ],
+        hostsBlock: "missing",
+        hosts: [],
+        unit: "missing",
+      });
+    } finally {
+      sh("node-1", "ip route del 10.200.0.0/24 via 198.19.249.10");
+    }
+    expect(snapshot("node-1")).toBe(baseline["node-1"]);
+    expectOk(apply("node-1"));
+  });
+
+  it("keep the hand-made foreign route through apply and delete; the delete leaves every host exactly as before", () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, snapshot(h)]));
+    for (const host of HOSTS) expect(ours(host)).toEqual(EXPECTED[host]);
+    expect(hostRoutes(lab(), "node-0")).toContain(`${FOREIGN} dev eth0`);
+    for (const host of HOSTS) {
+      const r = expectOk(remove(host));
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^pod-routes: ${host}: removed ${EXPECTED[host].length} routes; files removed or changed: `,
+        ),
+      );
+      expect(snapshot(host)).toBe(baseline[host]);
+    }
+    expect(hostRoutes(lab(), "node-0")).toContain(`${FOREIGN} dev eth0`);
+    expect(podPing(lab(), "node-0", labHost(lab(), "node-1").podIp!)).toBe(false);
+    for (const host of HOSTS) expectOk(apply(host));
+    for (const host of HOSTS) expect(snapshot(host)).toBe(before[host]);
+  });
+});
+
+describe("issue 12", () => {
+  it("item 1: a foreign static route survives a simulated reboot (the boot program runs the same checks)", () => {
+    const unit = cat("node-0", UNIT_FILE);
+    const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1];
+    expect(execStart).toBe(`/bin/sh ${BOOT_PROGRAM} boot`);
+    expect(unit).toMatch(/^After=network-online.target$/m);
+    expect(hostExec(lab(), "node-0", ["readlink", UNIT_LINK]).trim()).toBe(UNIT_FILE);
+    // The boot program is the apply's own program.
+    expect(cat("node-0", BOOT_PROGRAM)).toBe(renderBootProgram());
+    const boot = () => hostRun(lab(), "node-0", execStart!.split(" "));
+
+    // A reboot: the kernel starts without pod-routes' routes; the site's own static route to a pod CIDR
+    // comes up before pod-routes.service.
+    sh("node-0", `ip route flush proto ${ROUTE_PROTO}`);
+    sh("node-0", "ip route add 10.200.1.0/24 via 198.19.249.10 proto static");
+    try {
+      const r = boot();
+      expect(r.code).toBe(EXIT_CODES.refused);
+      expect(r.stderr).toContain(
+        "already has a route 10.200.1.0/24 via 198.19.249.10 dev eth0 proto static that pod-routes did not create",
+      );
+      expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
+        "10.200.1.0/24 via 198.19.249.10 dev eth0 proto static",
+      ]);
+      expect(ours("node-0")).toEqual([]);
+      // Every boot, the same.
+      expect(boot().code).toBe(EXIT_CODES.refused);
+      expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
+        "10.200.1.0/24 via 198.19.249.10 dev eth0 proto static",
+      ]);
+    } finally {
+      sh("node-0", "ip route del 10.200.1.0/24 via 198.19.249.10");
+    }
+    // Without it, the boot puts the routes back.
+    const r = boot();
+    expect({ code: r.code, stdout: r.stdout }).toEqual({
+      code: 0,
+      stdout: `${summary("node-0", 1, 0, 0, 0, 0)} files changed: none\n`,
+    });
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(podPing(lab(), "node-0", labHost(lab(), "node-1").podIp!)).toBe(true);
+
+    // It waits while a next hop is not reachable yet (the interface comes up after the unit starts).
+    sh("node-0", `ip route flush proto ${ROUTE_PROTO}`);
+    const started = Date.now();
+    const waited = hostRun(lab(), "node-0", [
+      "sh",
+      "-c",
+      `ip addr del ${IP["node-0"]}/24 dev eth0 && (sleep 3; ip addr add ${IP["node-0"]}/24 dev eth0) & ${execStart}; rc=$?; wait; exit $rc`,
+    ]);
+    expect({ code: waited.code, stderr: waited.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(Date.now() - started).toBeGreaterThan(2500);
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    // (Taking the address away took the hand-made route through it too: put back for the other tests.)
+    sh("node-0", `ip route add ${FOREIGN}`);
+
+    // The periodic resync: written and enabled only when asked for.
+    expect(exists("node-0", RESYNC_TIMER_FILE)).toBe(false);
+    const withTimer = expectOk(apply("node-0", { resyncInterval: "15min" }));
+    expect(withTimer.stdout).toContain(RESYNC_TIMER_LINK);
+    expect(cat("node-0", RESYNC_TIMER_FILE)).toMatch(/^OnUnitActiveSec=15min$/m);
+    expect(hostExec(lab(), "node-0", ["readlink", RESYNC_TIMER_LINK]).trim()).toBe(RESYNC_TIMER_FILE);
+    expect(cat("node-0", "/etc/systemd/system/pod-routes-resync.service")).toContain(
+      `ExecStart=/bin/sh ${BOOT_PROGRAM} resync`,
+    );
+    sh("node-0", "ip route del 10.200.1.0/24");
+    expectOk(hostRun(lab(), "node-0", ["/bin/sh", BOOT_PROGRAM, "resync"]));
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expectOk(apply("node-0"));
+    expect(exists("node-0", RESYNC_TIMER_FILE)).toBe(false);
+    expect(exists("node-0", RESYNC_TIMER_LINK)).toBe(false);
+  });
+
+  it("item 2: a run with /etc read-only changes no route, and says so", () => {
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    sh("node-0", "mount --bind /etc /etc && mount -o remount,bind,ro /etc");
+    try {
+      const before = snapshot("node-0");
+      const r = apply("node-0", {}, ["10.200.7.0/24 via 198.19.249.136"]);
+      expect(r.code).toBe(EXIT_CODES.refused);
+      expect(r.stderr).toMatch(
+        /pod-routes: host node-0: cannot write its files: \/etc is read-only \(.*Read-only file system.*\); nothing was changed on this host\./,
+      );
+      expect(r.stdout).toBe("");
+      expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+      expect(snapshot("node-0")).toBe(before);
+      // Nothing to write: a run that changes nothing still succeeds.
+      expect(expectOk(apply("node-0")).stdout).toBe(unchanged("node-0", 1));
+    } finally {
+      sh("node-0", "umount /etc");
+    }
+    expect(hostRun(lab(), "node-0", ["touch", "/etc/.pod-routes-writable"]).code).toBe(0);
+    sh("node-0", "rm -f /etc/.pod-routes-writable");
+  });
+
+  it("item 2: a route batch that fails half-way is undone: routes and files as they were", () => {
+    const before = snapshot("node-0");
+    withIpWrapper("node-0", () => {
+      sh("node-0", ": >/tmp/ipwrap.fail");
+      const r = apply("node-0", {}, ["10.200.7.0/24 via 198.19.249.136", "10.200.8.0/24 via 198.19.249.136"]);
+      expect(r.code).toBe(EXIT_CODES.rolledBack);
+      expect(r.stderr).toMatch(
+        /pod-routes: host node-0: a route change failed \(.*the test made this batch fail.*\); the routes pod-routes had before were restored and nothing else was changed on this host\./,
+      );
+      expect(r.stdout).toBe("");
+    });
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(snapshot("node-0")).toBe(before);
+  });
+
+  it("item 2: a run killed right after its route batch is completed by the next run, or by the boot program", () => {
+    const S2 = ["10.200.7.0/24 via 198.19.249.136"];
+    // Killed (SIGKILL, the whole session) between the route change and the commit of the files.
+    withIpWrapper("node-0", () => {
+      sh("node-0", ": >/tmp/ipwrap.kill");
+      const r = apply("node-0", {}, S2);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe("");
+    });
+    expect(ours("node-0")).toEqual(S2);
+    expect(stateRoutes("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(exists("node-0", JOURNAL_FILE)).toBe(true);
+    // A check (it changes nothing) sees the host as the journal will leave it.
+    expect(check("node-0", {}, S2).verdicts.map((v) => v.verdict)).toEqual(["keep"]);
+    expect(exists("node-0", JOURNAL_FILE)).toBe(true);
+
+    // The boot program finishes it: the files of that run, and nothing else to do.
+    const boot = hostRun(lab(), "node-0", ["/bin/sh", BOOT_PROGRAM, "boot"]);
+    expect(boot.code).toBe(0);
+    expect(boot.stderr).toContain(
+      `pod-routes: host node-0: finishing a run that was interrupted before it committed its files (${JOURNAL_FILE}).`,
+    );
+    expect(boot.stdout).toContain(summary("node-0", 0, 0, 0, 0, 1));
+    expect(exists("node-0", JOURNAL_FILE)).toBe(false);
+    expect(cat("node-0", STATE_FILE)).toBe(`${STATE_HEADER}\n10.200.7.0/24 198.19.249.136\n`);
+    expect(ours("node-0")).toEqual(stateRoutes("node-0"));
+
+    // Killed again, going back: the next apply finishes that run, then does its own.
+    withIpWrapper("node-0", () => {
+      sh("node-0", ": >/tmp/ipwrap.kill");
+      expect(apply("node-0").code).not.toBe(0);
+    });
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(stateRoutes("node-0")).toEqual(S2);
+    const next = apply("node-0", {}, [
+      "10.200.1.0/24 via 198.19.249.136",
+      "10.200.8.0/24 via 198.19.249.136",
+    ]);
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain("finishing a run that was interrupted before it committed its files");
+    expect(next.stdout).toMatch(
+      new RegExp(`^${summary("node-0", 1, 0, 0, 0, 1)} files changed: ${STATE_FILE}\n`),
+    );
+    expect(ours("node-0")).toEqual(stateRoutes("node-0"));
+    expect(hostExec(lab(), "node-0", ["find", "/etc", "-name", ".pod-routes-staged.*"])).toBe("");
+    expectOk(apply("node-0"));
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+  });
+
+  it("item 3: 8 pairs of concurrent applies with different specs end with live routes equal to the state file", async () => {
+    const A = input("server");
+    const B = input(
+      "server",
+      { hostsLines: [HOSTS_LINES[0]!, "198.19.249.136 node-5.kubernetes.local node-5"] },
+      ["10.200.0.0/24 via 198.19.249.34", "10.200.5.0/24 via 198.19.249.136"],
+    );
+    const specOf = (routes: string[]) =>
+      [A, B].find(
+        (s) =>
+          JSON.stringify(s.routes.map((r) => `${r.destination} via ${r.nextHop}`)) === JSON.stringify(routes),
+      );
+    const consistent = () => {
+      const state = stateRoutes("server");
+      expect(ours("server")).toEqual(state);
+      const spec = specOf(state);
+      expect(spec).toBeDefined();
+      expect(hostsBlock("server")).toEqual(spec!.hostsLines);
+    };
+    const pairs = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const [first, second] = i % 2 === 0 ? [A, B] : [B, A];
+        const runs = await Promise.all([
+          sshAsync("server", renderApply(first)),
+          sshAsync("server", renderApply(second)),
+        ]);
+        for (const r of runs)
+          expect({
+            code: r.code,
+            stderr: r.stderr.replace(/^pod-routes: host server: waiting .*\n/m, ""),
+          }).toEqual({ code: 0, stderr: "" });
+        consistent();
+      }
+    };
+    // With flock, then with the mkdir lock (no flock on the host).
+    await pairs(8);
+    hostExec(lab(), "server", ["sh", "-c", ": >/tmp/noflock && mount --bind /tmp/noflock /usr/bin/flock"]);
+    try {
+      await pairs(4);
+      expect(exists("server", "/run/lock/pod-routes.lock.d")).toBe(false);
+      // A lock left by a run that was killed (its process is gone) is stale: taken over, and said so.
+      sh(
+        "server",
+        "mkdir /run/lock/pod-routes.lock.d && echo '999999 1 (apply on server by a killed run)' >/run/lock/pod-routes.lock.d/holder",
+      );
+      const stale = apply("server");
+      expect(stale.code).toBe(0);
+      expect(stale.stderr).toContain(
+        "removed a stale lock (/run/lock/pod-routes.lock.d) left by pid 999999 (apply on server by a killed run).",
+      );
+      expect(exists("server", "/run/lock/pod-routes.lock.d")).toBe(false);
+    } finally {
+      hostExec(lab(), "server", ["umount", "/usr/bin/flock"]);
+    }
+
+    // A run that waits longer than its lock wait gives up with 75, naming the holder; nothing changed.
+    for (const lock of ["flock", "mkdir"] as const) {
+      if (lock === "mkdir") hostExec(lab(), "server", ["mount", "--bind", "/tmp/noflock", "/usr/bin/flock"]);
+      try {
+        await withIpWrapperAsync("server", async () => {
+          sh("server", "echo 4 >/tmp/ipwrap.sleep");
+          const holder = sshAsync("server", renderApply(A));
+          await sleep(1500);
+          const before = stateRoutes("server");
+          const waiter = sshRun(lab(), "server", renderApply({ ...B, lockWaitSeconds: 1 }));
+          expect(waiter.code).toBe(EXIT_CODES.lockTimeout);
+          expect(waiter.stderr).toMatch(
+            /another pod-routes run still holds \/run\/lock\/pod-routes\.lock(\.d)? after 1s: pid \d+ \(apply on server by pulumi:acme\/pod-routes\/prod:pod-routes-server, since [-0-9T:]+Z\)\. Nothing was changed/,
+          );
+          expect(waiter.stdout).toBe("");
+          expect(stateRoutes("server")).toEqual(before);
+          expect((await holder).code).toBe(0);
+        });
+      } finally {
+        if (lock === "mkdir") hostExec(lab(), "server", ["umount", "/usr/bin/flock"]);
+      }
+    }
+    consistent();
+    expectOk(apply("server"));
+  });
+
+  it("item 4: a delete on a never-applied host changes nothing (not even a protocol-156 route it did not record)", () => {
+    retire("node-1");
+    sh("node-1", "ip route add 10.77.0.0/24 via 198.19.249.10 proto 156");
+    try {
+      const before = snapshot("node-1");
+      for (const owner of [ownerOf("node-1"), "*"]) {
+        const r = expectOk(remove("node-1", owner));
+        expect(r.stdout).toBe(
+          `pod-routes: node-1: no ${STATE_FILE} here: pod-routes did not apply this host (or it was removed already); nothing was changed.\n`,
+        );
+        expect(snapshot("node-1")).toBe(before);
+      }
+      // Applied, then deleted: that route is still not pod-routes' own.
+      expectOk(apply("node-1"));
+      expectOk(remove("node-1"));
+      expect(snapshot("node-1")).toBe(before);
+      // A file that is not pod-routes' own keeps /etc/pod-routes (never rm -rf).
+      expectOk(apply("node-1"));
+      sh("node-1", "echo kept >/etc/pod-routes/site-notes");
+      const kept = remove("node-1");
+      expect(kept.code).toBe(0);
+      expect(kept.stderr).toContain(
+        "pod-routes: host node-1: /etc/pod-routes holds files pod-routes did not create (site-notes ); it was left in place.",
+      );
+      expect(cat("node-1", "/etc/pod-routes/site-notes")).toBe("kept\n");
+      expect(ours("node-1")).toEqual(["10.77.0.0/24 via 198.19.249.10"]);
+      sh("node-1", "rm /etc/pod-routes/site-notes && rmdir /etc/pod-routes");
+      expect(snapshot("node-1")).toBe(before);
+    } finally {
+      sh("node-1", "ip route del 10.77.0.0/24 via 198.19.249.10 proto 156; rm -f /etc/pod-routes/site-notes");
+    }
+    expect(snapshot("node-1")).toBe(baseline["node-1"]);
+    expectOk(apply("node-1"));
+  });
+
+  it("item 4: a host owned by another stack is refused by its apply and left alone by its delete", () => {
+    const other = ownerOf("node-0", OTHER_STACK);
+    expect(cat("node-0", "/etc/pod-routes/owner")).toBe(`${ownerOf("node-0")}\n`);
+    const before = snapshot("node-0");
+    const refused = apply("node-0", { owner: other });
+    expect(refused.code).toBe(EXIT_CODES.refused);
+    expect(refused.stderr).toContain(
+      `pod-routes: host node-0 is managed by another pod-routes stack: /etc/pod-routes/owner says '${ownerOf("node-0")}', this run is '${other}'. Release it first:`,
+    );
+    expect(refused.stderr).toContain("nothing was changed on this host.");
+    expect(snapshot("node-0")).toBe(before);
+    const left = expectOk(remove("node-0", other));
+    expect(left.stdout).toBe(
+      `pod-routes: node-0: this host is now managed as ${ownerOf("node-0")} (not ${other}); leaving it as it is.\n`,
+    );
+    expect(snapshot("node-0")).toBe(before);
+
+    // The same stack under another node name (a rename) takes the host over; the old name's delete then
+    // leaves it alone.
+    const renamed = `${STACK}:pod-routes-node-9`;
+    expect(expectOk(apply("node-0", { owner: renamed })).stdout).toBe(
+      `${summary("node-0", 0, 0, 0, 0, 1)} files changed: /etc/pod-routes/owner\n`,
+    );
+    expect(expectOk(remove("node-0")).stdout).toContain("leaving it as it is.");
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+
+    // Retired by hand (OWNER='*'), whoever owns it; then the other stack may take it.
+    expectOk(remove("node-0", "*"));
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0", { owner: other }));
+    expect(cat("node-0", "/etc/pod-routes/owner")).toBe(`${other}\n`);
+    expectOk(remove("node-0", other));
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0"));
+  });
+
+  it("item 4: the state and owner of older versions are taken over (legacy state lines, bare host name)", () => {
+    retire("node-0");
+    // What pod-routes before owner identities left on a host.
+    sh(
+      "node-0",
+      [
+        "ip route add 10.200.1.0/24 via 198.19.249.136 proto 156",
+        "ip route add 10.200.9.0/24 via 198.19.249.136 proto 156",
+        "mkdir -p /etc/pod-routes",
+        "printf 'route replace 10.200.1.0/24 via 198.19.249.136 proto 156\\nroute replace 10.200.9.0/24 via 198.19.249.136 proto 156\\n' >/etc/pod-routes/routes",
+        "echo node-0 >/etc/pod-routes/owner",
+        "printf '#!/bin/sh\\nip -force -batch /etc/pod-routes/routes\\n' >/etc/pod-routes/apply-at-boot.sh",
+      ].join(" && "),
+    );
+    const legacy = check("node-0");
+    expect(legacy.owner).toBe("node-0");
+    expect(legacy.state).toBe("legacy");
+    expect(legacy.verdicts.map((v) => [v.verdict, v.destination])).toEqual([
+      ["keep", "10.200.1.0/24"],
+      ["remove", "10.200.9.0/24"],
+    ]);
+    const r = expectOk(apply("node-0"));
+    expect(r.stdout).toMatch(new RegExp(`^${summary("node-0", 0, 0, 0, 1, 1)}`));
+    expect(r.stdout).toContain("/etc/pod-routes/apply-at-boot.sh");
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(cat("node-0", STATE_FILE)).toBe(`${STATE_HEADER}\n10.200.1.0/24 198.19.249.136\n`);
+    expect(cat("node-0", "/etc/pod-routes/owner")).toBe(`${ownerOf("node-0")}\n`);
+    expect(exists("node-0", "/etc/pod-routes/apply-at-boot.sh")).toBe(false);
+    expect(check("node-0").state).toBe("present");
+    expectOk(remove("node-0"));
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0"));
+  });
+
+  it("item 4: a site name for protocol 156, and protocol-156 routes with nhid, a device only or an IPv6 gateway, break nothing", () => {
+    const odd = [
+      "10.98.0.0/24 via 198.19.249.10 dev eth0 proto 99",
+      "10.97.0.0/24 nhid 50 via 198.19.249.10 dev eth0 proto 156",
+      "10.96.0.0/24 via inet6 fd00::10 dev eth0 proto 156",
+      "10.95.0.0/24 dev eth0 proto 156 scope 253",
+    ];
+    expectOk(apply("node-0"));
+    sh(
+      "node-0",
+      [
+        "printf '156\\tsite-bgp\\n99\\tpod-routes\\n' >/etc/iproute2/rt_protos.d/site.conf",
+        "ip route add 10.98.0.0/24 via 198.19.249.10 proto 99",
+        "ip nexthop add id 50 via 198.19.249.10 dev eth0",
+        "ip route add 10.97.0.0/24 nhid 50 proto 156",
+        "ip route add 10.96.0.0/24 via inet6 fd00::10 proto 156",
+        "ip route add 10.95.0.0/24 dev eth0 proto 156",
+        // Those it recorded, too (a state file that says more than what is ours).
+        `printf '${STATE_HEADER}\\n10.200.1.0/24 198.19.249.136\\n10.97.0.0/24 198.19.249.10\\n10.96.0.0/24 198.19.249.10\\n10.95.0.0/24 198.19.249.10\\n10.98.0.0/24 198.19.249.10\\n' >${STATE_FILE}`,
+      ].join(" && "),
+    );
+    try {
+      const live = () =>
+        hostExec(lab(), "node-0", ["ip", "-N", "route", "show"])
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => /^10\.9[5-8]\./.test(l));
+      expect(live()).toEqual([...odd].reverse());
+      const r = expectOk(apply("node-0"));
+      expect(r.stdout).toBe(`${summary("node-0", 0, 0, 0, 0, 1)} files changed: ${STATE_FILE}\n`);
+      expect(live()).toEqual([...odd].reverse());
+      expect(expectOk(apply("node-0")).stdout).toBe(unchanged("node-0", 1));
+      expectOk(remove("node-0"));
+      expect(live()).toEqual([...odd].reverse());
+      expect(exists("node-0", "/etc/iproute2/rt_protos.d/site.conf")).toBe(true);
+    } finally {
+      sh(
+        "node-0",
+        "ip route del 10.98.0.0/24 proto 99; ip route del 10.97.0.0/24; ip route del 10.96.0.0/24; ip route del 10.95.0.0/24; ip nexthop del id 50; rm -f /etc/iproute2/rt_protos.d/site.conf",
+      );
+    }
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0"));
+  });
+
+  it("item 5: IPv6 /120 pod CIDRs are stable over re-runs (the kernel prints ::a00:100/120 as ::10.0.1.0/120)", () => {
+    const routes = [...EXPECTED["node-0"], "::a00:100/120 via fd00::136", "fd00::a00:100/120 via fd00::136"];
+    const first = expectOk(apply("node-0", {}, routes));
+    expect(first.stdout).toMatch(
+      new RegExp(`^${summary("node-0", 2, 0, 0, 0, 1)} files changed: ${STATE_FILE}\n`),
+    );
+    expect(ours("node-0", "-6")).toEqual(["::10.0.1.0/120 via fd00::136", "fd00::a00:100/120 via fd00::136"]);
+    for (const shell of ["sh", "bash"] as const) {
+      const before = snapshot("node-0");
+      const again = sshRun(lab(), "node-0", renderApply(input("node-0", {}, routes)), { shell });
+      expect({ code: again.code, stdout: again.stdout, stderr: again.stderr }).toEqual({
+        code: 0,
+        stdout: unchanged("node-0", 3),
+        stderr: "",
+      });
+      expect(snapshot("node-0")).toBe(before);
+    }
+    expect(check("node-0", {}, routes).verdicts.map((v) => `${v.verdict} ${v.destination}`)).toEqual([
+      "keep 10.200.1.0/24",
+      "keep ::a00:100/120",
+      "keep fd00::a00:100/120",
+    ]);
+    // And they go again.
+    expect(expectOk(apply("node-0")).stdout).toMatch(new RegExp(`^${summary("node-0", 0, 0, 0, 2, 1)}`));
+    expect(ours("node-0", "-6")).toEqual([]);
+  });
+
+  it.each([
+    [
+      "a more-specific route inside the pod CIDR",
+      "ip route add 10.200.1.0/25 via 198.19.249.10",
+      "ip route del 10.200.1.0/25 via 198.19.249.10",
+      "already has a route 10.200.1.0/25 via 198.19.249.10 dev eth0 proto boot that pod-routes did not create; it conflicts with the desired 10.200.1.0/24 via 198.19.249.136. Remove it (ip route del 10.200.1.0/25 via 198.19.249.10)",
+    ],
+    [
+      "a policy rule sending the pod CIDR elsewhere",
+      "ip rule add to 10.200.1.0/24 lookup 100 priority 1000",
+      "ip rule del priority 1000 to 10.200.1.0/24",
+      "already has a policy rule '1000: from all to 10.200.1.0/24 lookup 100' (it sends traffic for that destination elsewhere) that pod-routes did not create; it conflicts with the desired 10.200.1.0/24 via 198.19.249.136. Remove it (ip rule del priority 1000 to 10.200.1.0/24)",
+    ],
+  ])("item 6: %s is refused, named, and nothing changes", (_what, make, undo, message) => {
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    sh("node-0", make);
+    try {
+      const before = snapshot("node-0");
+      const rules = hostExec(lab(), "node-0", ["ip", "rule", "show"]);
+      const r = apply("node-0", {}, [...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"]);
+      expect(r.code).toBe(EXIT_CODES.refused);
+      expect(r.stderr).toContain(`pod-routes: host node-0 ${message}`);
+      expect(r.stderr).toContain("pod-routes: host node-0: 1 problem(s); nothing was changed on this host.");
+      expect(snapshot("node-0")).toBe(before);
+      expect(hostExec(lab(), "node-0", ["ip", "rule", "show"])).toBe(rules);
+      expect(check("node-0").verdicts.map((v) => v.verdict)).toEqual(["conflict"]);
+    } finally {
+      sh("node-0", undo);
+    }
+    expect(expectOk(apply("node-0")).stdout).toBe(unchanged("node-0", 1));
+  });
+
+  it("end: pulumi destroy's deletes leave every host as it was, and the real machine was never touched", () => {
+    for (const host of HOSTS) {
+      expectOk(remove(host));
+      expect(snapshot(host)).toBe(baseline[host]);
+    }
+    expect(fs.existsSync("/etc/pod-routes")).toBe(false);
+    expect(fs.readFileSync("/etc/hosts", "utf8")).not.toContain("pod-routes managed block");
+  });
+});
