@@ -1,5 +1,6 @@
-// Tools the tests use that npm does not ship, installed by scripts/setup.sh into the tools cache
-// (scripts/install-tools.sh: actionlint; scripts/install-go.sh: go).
+// Tools the tests, the demo and the benchmarks use that npm does not ship, installed by scripts/setup.sh into
+// the tools cache: go (scripts/install-go.sh), actionlint (scripts/install-tools.sh), and the Pulumi CLI with
+// the SDK's dynamic-provider shim (scripts/install-pulumi.sh).
 import { spawnSync } from "child_process";
 import * as path from "path";
 

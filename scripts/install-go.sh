@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Go for what the tests build: actionlint, and the SSH client that stands in for @pulumi/command in the
-# lab tests. Uses the machine's `go` when it is new enough; otherwise fetches a pinned Go toolchain from
+# Go for what the tests build: actionlint and the Pulumi CLI (scripts/install-pulumi.sh). Uses the
+# machine's `go` when it is new enough; otherwise fetches a pinned Go toolchain from
 # the Go module proxy (the same zip `GOTOOLCHAIN=go1.x.y` downloads), checks its SHA-256 and unpacks it
 # into the tools cache. Either way it leaves `<tools>/bin/go`, which install-tools.sh and the tests use.
 #
 #   bash scripts/install-go.sh        idempotent; a second run only checks
 set -euo pipefail
 TOOLS=${POD_ROUTES_TOOLS:-$HOME/.cache/pod-routes/tools}
-GO_MIN=1.24 # golang.org/x/crypto v0.48.0 (the command provider's) and actionlint v1.7.12 need it
+GO_MIN=1.24 # actionlint v1.7.12 and the Pulumi CLI v3.259.0 need it
 GO_PINNED=1.25.5
 # SHA-256 of golang.org/toolchain@v0.0.1-go$GO_PINNED.linux-amd64.zip as the proxy serves it. Only amd64 is
 # pinned: the proxy this project is developed against serves no other architecture to check a hash with.

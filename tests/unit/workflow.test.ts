@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { tool } from "../tools";
+import { tool } from "../../lab/tools";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const WORKFLOW = path.join(ROOT, ".github", "workflows", "pulumi.yml");
