@@ -7,9 +7,11 @@ import * as os from "os";
 import * as path from "path";
 import { parseMachinesTxt } from "../core/machines";
 import { requireValidSpec } from "../core/validate";
-import { renderHostScripts, ROUTE_PROTO } from "../ssh/legacy-hostscript";
+import { planHostRoutes } from "../core/plan";
+import { RouteSpec } from "../core/types";
+import { renderApply, renderDelete, ROUTE_PROTO } from "../ssh/scripts";
 import { hostExec, Lab, labDown, labUp, PROJECT_ROOT, requireRoot, sshArgs } from "../lab/lab";
-import { MAX_ROUTES_PER_HOST } from "../ssh/plan";
+import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../ssh/plan";
 
 const NODE = process.execPath;
 const quick = process.argv.includes("--quick");
@@ -62,12 +64,31 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return Math.round(Number(process.hrtime.bigint() - start) / 1e6);
 }
 
+/** Every host's apply and delete script, as HostRoutes runs them. */
+function hostScripts(spec: RouteSpec) {
+  const block = hostsBlockLines(spec);
+  return planHostRoutes(spec).map((plan) => {
+    const owner = `pulumi:bench/pod-routes/bench:pod-routes-${plan.host.name}`;
+    return {
+      host: plan.host,
+      plan,
+      apply: renderApply({
+        host: plan.host.name,
+        owner,
+        routes: plan.routes,
+        ...(plan.host.role === "controller" ? { hostsLines: block } : {}),
+      }),
+      remove: renderDelete({ host: plan.host.name, owner }),
+    };
+  });
+}
+
 async function labApply(hosts: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-bench-"));
   const machines = path.join(dir, "machines.txt");
   execFileSync("bash", [path.join(PROJECT_ROOT, "scripts/lab.sh"), "gen", String(hosts), machines]);
   const spec = requireValidSpec({ nodes: parseMachinesTxt(fs.readFileSync(machines, "utf8")).nodes });
-  const scripts = renderHostScripts(spec);
+  const scripts = hostScripts(spec);
   const lab = labUp(machines, path.join(dir, "lab"));
   const reset = () => {
     for (const h of lab.hosts) {

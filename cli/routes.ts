@@ -1,20 +1,30 @@
-// `npm run routes -- <command>`: the offline side of pod-routes, on the same planner as the Pulumi program.
+// `pod-routes <command>` (npx pod-routes …, or npm run routes -- …): the offline side of pod-routes, on the
+// same plan and checks as the Pulumi program (stack/plan.ts), without Pulumi or credentials.
 import { parseArgs } from "util";
 import { formatProblems } from "../core/problems";
 import { importFile, loadInput, routesJson, routesTable } from "./plan";
 import { renderScripts } from "./script";
 
-export const USAGE = `usage: npm run routes -- <command> [options]
+export const USAGE = `usage: pod-routes <command> [options]        (in this repository: npx pod-routes …)
 
 commands:
   plan <machines.txt | Pulumi.<stack>.yaml> [--json] [--cluster-cidr CIDR]
-      print the routes pod-routes would create
-  script <machines.txt | Pulumi.<stack>.yaml> [--host NAME] [--cluster-cidr CIDR]
-      print the shell each host runs (for pasting by hand)
+      print the routes pod-routes would create; --json prints
+      {"routes":[{"where","destination","nextHop","node"}]}
+  script <machines.txt | Pulumi.<stack>.yaml> [--host NAME] [--adopt] [--delete] [--cluster-cidr CIDR]
+      print the shell each host runs, to paste by hand (or: ssh root@HOST sh -s < part).
+      --adopt takes over hand-made routes identical to the desired ones (a stack file's
+      pod-routes:adopt counts too); --delete prints the script that removes what pod-routes
+      installed on a host (for a machine you retire)
   import-file <Pulumi.<stack>.yaml>
-      print the file \`pulumi import --file\` takes to adopt the runbook's hand-made routes (gcp, aws)
+      print the file \`pulumi import --file\` takes to adopt the runbook's hand-made routes (gcp, aws;
+      the stack file needs pod-routes:nodes, and for aws pod-routes:aws.routeTableId)
+  help
+      print this
 
 Exit status: 0 on success, 1 when the input has problems (all are listed), 2 on a usage error.`;
+
+const COMMANDS = ["plan", "script", "import-file", "help"] as const;
 
 export interface Io {
   out(text: string): void;
@@ -30,6 +40,8 @@ export function run(argv: readonly string[], io: Io): number {
       options: {
         json: { type: "boolean", default: false },
         host: { type: "string" },
+        adopt: { type: "boolean", default: false },
+        delete: { type: "boolean", default: false },
         "cluster-cidr": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -40,16 +52,28 @@ export function run(argv: readonly string[], io: Io): number {
   }
   const { values, positionals } = parsed;
   const [command, file, ...extra] = positionals;
-  if (values.help) {
+  if (values.help || command === "help") {
     io.out(USAGE);
     return 0;
   }
-  if (command === undefined || !["plan", "script", "import-file"].includes(command)) {
+  if (command === undefined || !(COMMANDS as readonly string[]).includes(command)) {
     io.err(`${command === undefined ? "no command given" : `unknown command "${command}"`}\n\n${USAGE}`);
     return 2;
   }
   if (file === undefined || extra.length > 0) {
     io.err(`${command} takes exactly one file\n\n${USAGE}`);
+    return 2;
+  }
+  const misplaced = [
+    ...(command !== "plan" && values.json ? ["--json"] : []),
+    ...(command !== "script" && (values.adopt || values.delete || values.host !== undefined)
+      ? ["--host, --adopt and --delete"]
+      : []),
+  ];
+  if (misplaced.length > 0) {
+    io.err(
+      `${misplaced.join(" and ")} ${misplaced.length > 1 ? "do" : "does"} not go with ${command}\n\n${USAGE}`,
+    );
     return 2;
   }
   const clusterCidr = values["cluster-cidr"];
@@ -68,17 +92,23 @@ export function run(argv: readonly string[], io: Io): number {
     io.out(result.value);
     return 0;
   }
+  const { routes, cloud, hosts, spec, config } = input.value;
   if (command === "plan") {
-    const { routes, cloud } = input.value;
     io.out(values.json ? routesJson(routes) : routesTable(routes, cloud));
     return 0;
   }
+  if (hosts === undefined) {
+    io.err(
+      `pod-routes: ${file} is a ${cloud} stack: its routes live in the cloud, not on hosts; \`script\` is for machines.txt and the baremetal and linode stacks`,
+    );
+    return 1;
+  }
   try {
-    const prefix = input.value.config?.routeNamePrefix;
     io.out(
-      renderScripts(input.value.spec, {
+      renderScripts(spec, hosts, {
+        adopt: values.adopt || (config?.adopt ?? false),
+        delete: values.delete,
         ...(values.host !== undefined ? { host: values.host } : {}),
-        ...(prefix !== undefined ? { prefix } : {}),
       }),
     );
     return 0;

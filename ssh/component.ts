@@ -1,19 +1,19 @@
-// ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one resource per
-// host, named `<name>-<host>`, that makes the host's routes match the plan.
-import { remote } from "@pulumi/command";
+// ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one HostRoutes per
+// host, named `<name>-<host>`, that makes the host's routes match the plan and reads them back on refresh.
 import * as pulumi from "@pulumi/pulumi";
+import { planCloudRoutes, planHostRoutes } from "../core/plan";
 import { Problem } from "../core/problems";
-import { RouteRow, toRows } from "../core/types";
+import { RouteRow, RouteSpec } from "../core/types";
 import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../common/nodes";
-import { renderHostScripts } from "./legacy-hostscript";
-import { check } from "./plan";
+import { HostRoutes, providerVersion } from "./host-routes";
+import { check, hostsBlockLines } from "./plan";
 
 export interface SshNodeArgs extends NodeArgs {
   /** Fully qualified name, for the controllers' managed /etc/hosts block. */
   readonly fqdn?: string;
-  /** Where to connect, when it is not the node IP (e.g. a public address). */
+  /** Where to connect, when it is not the node IP (e.g. a public address). A new address is a new machine. */
   readonly address?: pulumi.Input<string>;
-  /** The host's pinned public key, `ssh-ed25519 AAAA…` (`ssh-keyscan -t ed25519 <address>` prints it). */
+  /** The host's pinned public key (`ssh-keyscan -t ed25519 <address>` prints it): ed25519, ECDSA or RSA. */
   readonly hostKey?: pulumi.Input<string>;
 }
 
@@ -29,6 +29,12 @@ export interface PodRoutesArgs extends SpecArgs<SshNodeArgs> {
   /** Take over hand-made routes identical to desired ones (same destination and next hop). */
   readonly adopt?: boolean;
   readonly routeNamePrefix?: string;
+  /** Seconds to connect, shake hands and log in before a host counts as unreachable; default 15. */
+  readonly connectTimeoutSeconds?: number;
+  /** Seconds a host's script may take before the update fails; default 300. */
+  readonly commandTimeoutSeconds?: number;
+  /** Also re-check every host's routes on the host itself this often (a systemd timer), e.g. `15min`; default off. */
+  readonly resyncInterval?: string;
 }
 
 const sshFacts = (args: PodRoutesArgs) =>
@@ -54,6 +60,23 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
   if (args.privateKey === undefined) {
     problems.push({ where: `${name}: privateKey`, message: "is required: the key pod-routes logs in with" });
   }
+  for (const [key, value, min, max] of [
+    ["connectTimeoutSeconds", args.connectTimeoutSeconds, 1, 600],
+    ["commandTimeoutSeconds", args.commandTimeoutSeconds, 1, 3600],
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+      problems.push({
+        where: `${name}: ${key}`,
+        message: `must be a whole number of seconds from ${min} to ${max}`,
+      });
+    }
+  }
+  if (args.resyncInterval !== undefined && !/^[1-9][0-9]{0,5}(s|min|h)$/.test(args.resyncInterval)) {
+    problems.push({
+      where: `${name}: resyncInterval`,
+      message: `must be a systemd time span like "15min", "30s" or "1h" (got ${JSON.stringify(args.resyncInterval)})`,
+    });
+  }
   problems.push(
     ...check(sshFacts(args), {
       insecureIgnoreHostKeys: args.insecureIgnoreHostKeys ?? false,
@@ -63,15 +86,23 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
   return problems;
 }
 
-/** A command line that runs `script` under /bin/sh whatever the login shell is: base64 holds no quotes. */
-export function viaPosixShell(script: string): string {
-  return `printf '%s' '${Buffer.from(script, "utf8").toString("base64")}' | base64 -d | sh`;
+/** The cluster's routes, once each: every host but the worker itself has each one. */
+function clusterRows(spec: RouteSpec): RouteRow[] {
+  return planCloudRoutes(spec, "").map(({ destination, nextHop, node }) => ({
+    destination,
+    nextHop,
+    node,
+    where: `every host but ${node}`,
+  }));
 }
 
 export class PodRoutes extends pulumi.ComponentResource {
-  /** Every host's routes, shaped like the runbook's verification table (`where` is the host). */
+  /** The cluster's route table: each worker's pod CIDR and next hop, once (not the mesh). */
   readonly routes: pulumi.Output<RouteRow[]>;
-  readonly commands: remote.Command[];
+  /** How many routes each host has. */
+  readonly hosts: pulumi.Output<Record<string, number>>;
+  /** The HostRoutes resources, by host. */
+  readonly resources: Readonly<Record<string, HostRoutes>>;
 
   constructor(name: string, args: PodRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad args create nothing at all.
@@ -87,40 +118,46 @@ export class PodRoutes extends pulumi.ComponentResource {
     }
 
     const spec = resolvedSpec(args, `${name}: nodes`, context);
-    const scripts = spec.apply((s) =>
-      renderHostScripts(s, { adopt: args.adopt ?? false }, args.routeNamePrefix),
-    );
+    // The whole mesh, once; each host takes its part.
+    const plans = spec.apply((s) => planHostRoutes(s, args.routeNamePrefix));
+    const stack = `pulumi:${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const privateKey = pulumi.secret(args.privateKey);
-    this.commands = args.nodes.map((node) => {
-      const script = scripts.apply((all) => all.find((s) => s.host.name === node.name)!);
-      return new remote.Command(
-        `${name}-${node.name}`,
+    const roles = plainNodes(args).map((n) => n.role);
+    const resources: Record<string, HostRoutes> = {};
+    args.nodes.forEach((node, index) => {
+      const plan = plans.apply((all) => all[index]!);
+      const resourceName = `${name}-${node.name}`;
+      resources[node.name] = new HostRoutes(
+        resourceName,
         {
-          connection: {
-            host: node.address ?? spec.apply((s) => s.nodes.find((n) => n.name === node.name)!.ip),
-            port: args.port ?? 22,
-            user: args.user ?? "root",
-            privateKey,
-            ...(node.hostKey !== undefined ? { hostKey: node.hostKey } : {}),
-            dialErrorLimit: 3,
-            perDialTimeout: 10,
-          },
-          // The script travels on stdin: no command-line length limit, however many routes a host has.
-          create: "sh -s",
-          update: "sh -s",
-          stdin: script.apply((s) => s.apply),
-          // The delete cannot use stdin (the engine feeds it the last apply script), so it travels in
-          // the command line, base64-encoded so the host's login shell (bash, zsh, fish…) only runs a pipe.
-          delete: script.apply((s) => viaPosixShell(s.remove)),
-          // The scripts never read the previous run's output; passing it means an SSH `setenv` that
-          // stock sshd refuses (AcceptEnv), and a warning on every command of every run.
-          addPreviousOutputInEnv: false,
+          host: node.name,
+          owner: `${stack}:${resourceName}`,
+          address: node.address ?? plan.apply((p) => p.host.ip),
+          port: args.port ?? 22,
+          user: args.user ?? "root",
+          ...(node.hostKey !== undefined ? { hostKey: node.hostKey } : {}),
+          privateKey,
+          routes: plan.apply((p) =>
+            Object.fromEntries(p.routes.map((r) => [r.destination, `${r.nextHop} ${r.node}`])),
+          ),
+          // Controllers keep every worker's name in /etc/hosts (the runbook's `PRIVATE_IP worker-i` lines).
+          ...(roles[index] === "controller"
+            ? {
+                hostsLines: spec.apply(hostsBlockLines),
+              }
+            : {}),
+          adopt: args.adopt ?? false,
+          ...(args.resyncInterval !== undefined ? { resyncInterval: args.resyncInterval } : {}),
+          connectTimeoutSeconds: args.connectTimeoutSeconds ?? 15,
+          commandTimeoutSeconds: args.commandTimeoutSeconds ?? 300,
+          providerVersion: providerVersion(),
         },
-        // Changes are updates; should a replacement happen, the old delete must run before the new create.
-        { parent: this, deleteBeforeReplace: true },
+        { parent: this },
       );
     });
-    this.routes = scripts.apply((all) => toRows(all.flatMap((s) => s.plan.routes)));
-    this.registerOutputs({ routes: this.routes });
+    this.resources = resources;
+    this.routes = spec.apply(clusterRows);
+    this.hosts = plans.apply((all) => Object.fromEntries(all.map((p) => [p.host.name, p.routes.length])));
+    this.registerOutputs({ routes: this.routes, hosts: this.hosts });
   }
 }

@@ -2,7 +2,7 @@
 // that `pulumi up` and the offline CLI both run before anything is created or any mesh is built.
 import { planHostRoutes, HostPlan } from "../core/plan";
 import { Problem, show, Validated } from "../core/problems";
-import { RouteSpec } from "../core/types";
+import { isWorker, RouteSpec } from "../core/types";
 
 /**
  * The most routes one host takes over the SSH path. Host routes are a full mesh (every host gets every
@@ -76,4 +76,11 @@ export function plan(
   const problems = checkSize(spec.nodes, options.setting);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, value: planHostRoutes(spec, options.routeNamePrefix) };
+}
+
+/** The managed /etc/hosts block of a controller: every worker as `IP [FQDN] NAME` (the runbook's lines). */
+export function hostsBlockLines(spec: RouteSpec): string[] {
+  return spec.nodes
+    .filter(isWorker)
+    .map((w) => [w.ip, ...(w.fqdn !== undefined ? [w.fqdn] : []), w.name].join(" "));
 }

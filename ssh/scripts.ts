@@ -340,6 +340,19 @@ export function renderCheck(input: HostScriptInput): string {
 }
 
 /**
+ * Reports how the host stands against its own state file: what pod-routes installed there (a refresh
+ * needs nothing else to find a route removed by hand, a foreign route in the way, or a missing state).
+ */
+export function renderStateCheck(input: Pick<HostScriptInput, "host" | "owner" | "lockWaitSeconds">): string {
+  const script = reconcileScript("check", { ...input, routes: [] });
+  const desired = heredoc("pr_desired", "POD_ROUTES_DATA", "");
+  if (!script.includes(desired))
+    throw new Error("pod-routes: the check script has no desired routes to replace");
+  // pr_read_state has put the state file's routes (the legacy format too, and a journal's outcome) in $WORK/state.
+  return script.replace(desired, 'pr_desired() {\n  cat "$WORK/state"\n}\n');
+}
+
+/**
  * Removes exactly what pod-routes installed on the host, unless another identity owns it. Never reads
  * stdin: runs as `sh -s` with this on stdin, or piped into `sh` from a command line.
  */

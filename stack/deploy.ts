@@ -29,7 +29,10 @@ const CONTEXT = "the stack config";
 
 export interface StackOutputs {
   readonly cloud: string;
+  /** The cluster's route table, shaped like the runbooks' verification table. */
   readonly routes: pulumi.Output<unknown>;
+  /** SSH stacks: how many routes each host has. */
+  readonly hosts?: pulumi.Output<Record<string, number>>;
 }
 
 /**
@@ -193,7 +196,7 @@ function deploySsh(
       };
     }),
   });
-  return { cloud: config.cloud as string, routes: component.routes };
+  return { cloud: config.cloud as string, routes: component.routes, hosts: component.hosts };
 }
 
 const plainNode = (node: RouteSpec["nodes"][number]) => ({

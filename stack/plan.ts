@@ -127,8 +127,6 @@ export function planStack(input: StackInput): StackPlanResult {
           "pod-routes:sshPrivateKey is stored in plain text in the stack's config; store it encrypted: `pulumi config set --secret pod-routes:sshPrivateKey < ~/.ssh/id_ed25519`",
         );
       }
-      // Key types need no spec: reported whatever else is wrong.
-      problems.push(...unusableHostKeys(ssh.hostKeys));
       if (spec) {
         const checked = checkSshStack(spec, ssh, prefix);
         if (checked.ok) hosts = checked.value;
@@ -178,20 +176,6 @@ export function awsTableLabel(aws: NonNullable<StackConfig["aws"]>): string {
       : `route table from ${aws.stackReference?.name ?? "the stack reference"}`)
   );
 }
-
-/**
- * Pinned keys @pulumi/command cannot use: it offers the server only the pinned key's own type as host key
- * algorithm, for an RSA key "ssh-rsa" (SHA-1 signatures), which OpenSSH 8.8 and later refuse.
- */
-function unusableHostKeys(hostKeys: Readonly<Record<string, string>>): Problem[] {
-  return Object.entries(hostKeys)
-    .filter(([, key]) => key.startsWith("ssh-rsa "))
-    .map(([host, key]) => ({
-      where: `${NAMESPACE}:ssh.hostKeys.${host}`,
-      message: `is an RSA key (${key.slice(0, 20)}…), which @pulumi/command can only check with SHA-1 "ssh-rsa" signatures that OpenSSH 8.8 and later refuse; pin the host's ed25519 key instead (ssh-keyscan -t ed25519 <address>)`,
-    }));
-}
-
 /** The SSH path's checks for a stack (SSH settings naming non-nodes, size, host keys), then every host's plan. */
 export function checkSshStack(
   spec: RouteSpec,

@@ -4,14 +4,16 @@
 # files, change the routes in one batch, commit.
 
 # The owner record names a pod-routes command elsewhere: a host is taken over when it has none, an old
-# one (a bare host name, from before owner identities) or one of the same stack (`<stack>:<node>`: a node
-# renamed in the same stack takes its host over); another stack's host is refused.
+# one (a bare host name, from before owner identities), one of the same stack (`<stack>:<node>`: a node
+# renamed in the same stack takes its host over) or a script run by hand (`by-hand:<host>`, what
+# `pod-routes script` prints: a stack may take such a host over); another stack's host is refused.
 pr_owner_problems() {
   _rec=$(pr_recorded_owner)
-  if [ -z "$_rec" ] || [ "$_rec" = "$OWNER" ] || pr_legacy_owner "$_rec" || [ "${_rec%:*}" = "${OWNER%:*}" ]; then
+  if [ -z "$_rec" ] || [ "$_rec" = "$OWNER" ] || pr_legacy_owner "$_rec" || [ "${_rec%:*}" = "${OWNER%:*}" ] ||
+    [ "${_rec%:*}" = by-hand ]; then
     return 0
   fi
-  printf '%s\n' "pod-routes: host $HOST is managed by another pod-routes stack: $OWNER_FILE says '$_rec', this run is '$OWNER'. Release it first: remove the host from that stack (its delete runs then), or retire it by hand (pod-routes' delete script with OWNER='*' removes its routes and files; removing $OWNER_FILE lets this stack take its routes over)." >>"$WORK/problems"
+  printf '%s\n' "pod-routes: host $HOST is managed by another pod-routes stack: $OWNER_FILE says '$_rec', this run is '$OWNER'. Release it first: remove the host from that stack (its delete runs then), or retire it by hand (\`pod-routes script --delete --host $HOST …\` prints the script that removes its routes and files; removing $OWNER_FILE lets this stack take its routes over)." >>"$WORK/problems"
   PROBLEMS=$((PROBLEMS + 1))
 }
 

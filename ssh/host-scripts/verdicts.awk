@@ -16,7 +16,8 @@
 #   keep <dst> <via>                        ours, as desired
 #   add <dst> <via>                         desired, nothing there
 #   change <dst> <via> <live via>           ours, another next hop
-#   adopt <dst> <via> <route> <removal>     an identical hand-made route, taken over (adopt=1)
+#   adopt <dst> <via> <route> <removal>     an identical route not in the state file, taken over: with
+#                                           adopt=1, or when it has protocol 156 already (a lost state file)
 #   remove <dst> <live via>                 ours, no longer desired
 #   conflict <dst> <via> <route> <removal>  something not ours in the way (a route or a policy rule)
 #   identical <dst> <via> <route> <removal> an identical hand-made route (adopt=0)
@@ -279,6 +280,7 @@ FILENAME == ARGV[3] {
 	FHINT[d, j] = hint
 	FSAME[d, j] = ty == "unicast" && nhid == "" && viafam == "" && via != "" && sameaddr(via, WANTVIA[d]) &&
 		KLEN == WANTLEN[d] && (metric == "" || (KFAM == "6" && metric == "1024"))
+	FOURPROTO[d, j] = p == PROTO
 	next
 }
 
@@ -327,7 +329,8 @@ END {
 	for (j = 1; j <= NWANT; j++) {
 		d = ORDER[j]
 		k = WANTK[d]
-		if (NFOREIGN[d] == 1 && FSAME[d, 1]) print (adopt == 1 ? "adopt" : "identical"), d, WANTVIA[d], FLINE[d, 1], FHINT[d, 1]
+		# Identical and already carrying pod-routes' protocol (the state file was lost): taking it is a no-op.
+		if (NFOREIGN[d] == 1 && FSAME[d, 1]) print (adopt == 1 || FOURPROTO[d, 1] ? "adopt" : "identical"), d, WANTVIA[d], FLINE[d, 1], FHINT[d, 1]
 		else for (i = 1; i <= NFOREIGN[d]; i++) print "conflict", d, WANTVIA[d], FLINE[d, i], FHINT[d, i]
 		for (i = 1; i <= NRULE[d]; i++) print "conflict", d, WANTVIA[d], RLINE[d, i], RHINT[d, i]
 		if (NFOREIGN[d] + NRULE[d] > 0) continue

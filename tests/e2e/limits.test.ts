@@ -3,8 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { requireValidSpec } from "../../core/validate";
-import { renderHostScripts, ROUTE_PROTO } from "../../ssh/legacy-hostscript";
-import { MAX_ROUTES_PER_HOST } from "../../ssh/plan";
+import { planHostRoutes } from "../../core/plan";
+import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/scripts";
+import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../../ssh/plan";
 import { checkSshStack } from "../../stack/plan";
 import { defaultSshConfig } from "../../stack/config";
 import { hostExec, Lab, labDown, labUp, sshRun } from "../../lab/lab";
@@ -38,14 +39,21 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (dir) labDown(path.join(dir, "lab"));
+  try {
+    if (dir) labDown(path.join(dir, "lab"));
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, () => {
   it("applies, re-runs without change, and deletes the maximum on a real host", () => {
-    const gw = renderHostScripts(specWith(MAX_ROUTES_PER_HOST)).find((s) => s.host.name === "gw")!;
-    expect(gw.plan.routes).toHaveLength(MAX_ROUTES_PER_HOST);
-    const first = sshRun(lab, "gw", gw.apply);
+    const spec = specWith(MAX_ROUTES_PER_HOST);
+    const plan = planHostRoutes(spec).find((p) => p.host.name === "gw")!;
+    expect(plan.routes).toHaveLength(MAX_ROUTES_PER_HOST);
+    const owner = "pulumi:organization/pod-routes/limits:pod-routes-gw";
+    const apply = renderApply({ host: "gw", owner, routes: plan.routes, hostsLines: hostsBlockLines(spec) });
+    const first = sshRun(lab, "gw", apply);
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`added ${MAX_ROUTES_PER_HOST}, changed 0`);
@@ -55,9 +63,9 @@ describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, (
         .split("\n")
         .filter(Boolean).length;
     expect(count()).toBe(MAX_ROUTES_PER_HOST);
-    const again = sshRun(lab, "gw", gw.apply);
+    const again = sshRun(lab, "gw", apply);
     expect(again.stdout).toContain(`unchanged ${MAX_ROUTES_PER_HOST}; files changed: none`);
-    expect(sshRun(lab, "gw", gw.remove).code).toBe(0);
+    expect(sshRun(lab, "gw", renderDelete({ host: "gw", owner })).code).toBe(0);
     expect(count()).toBe(0);
   });
 

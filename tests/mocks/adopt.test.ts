@@ -77,12 +77,12 @@ describe("pod-routes:adopt", () => {
     ).toEqual([0, 1, 2].map((i) => [`rtb-0a1b2c3d4e5f60718_10.200.${i}.0/24`, eni(i)]));
   });
 
-  it("passes adopt to the SSH scripts", async () => {
+  it("passes adopt to every host", async () => {
     const result = await runProgram({
       stack: "baremetal",
       overrides: { "pod-routes:adopt": true, "pod-routes:sshPrivateKey": "key" },
     });
-    for (const command of ofType(result, "command:remote:Command"))
-      expect(String(command.inputs["stdin"])).toContain("\nADOPT=1\n");
+    const hosts = ofType(result, "pulumi-nodejs:dynamic/pod-routes:HostRoutes");
+    expect(hosts.map((h) => h.inputs["adopt"])).toEqual([true, true, true]);
   });
 });

@@ -1,20 +1,9 @@
+// The bare-metal stack under Pulumi's mocks: one HostRoutes per host, with the host's routes as structured
+// inputs (never a script), its connection, its pinned key, and the private key as a secret.
 import * as pulumi from "@pulumi/pulumi";
-import { renderHostScripts } from "../../ssh/legacy-hostscript";
-import { parseMachinesTxt } from "../../core/machines";
-import { requireValidSpec } from "../../core/validate";
-import { viaPosixShell } from "../../ssh/component";
-import * as fs from "fs";
-import * as path from "path";
-import {
-  created,
-  ofType,
-  PROJECT_ROOT,
-  runProgram,
-  runProgramExpectingFailure,
-  stackConfig,
-} from "./harness";
+import { created, ofType, runProgram, runProgramExpectingFailure, stackConfig } from "./harness";
 
-const COMMAND = "command:remote:Command";
+const HOST_ROUTES = "pulumi-nodejs:dynamic/pod-routes:HostRoutes";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key\n-----END OPENSSH PRIVATE KEY-----";
 const withKey = { "pod-routes:sshPrivateKey": KEY };
 
@@ -24,59 +13,68 @@ const stackConfigSsh = () =>
     hostKeys: Record<string, string>;
   };
 
-const fixtureScripts = () =>
-  renderHostScripts(
-    requireValidSpec({
-      nodes: parseMachinesTxt(fs.readFileSync(path.join(PROJECT_ROOT, "examples/machines.txt"), "utf8"))
-        .nodes,
-    }),
-  );
-
 describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
-  it("runs one command per host over SSH, with that host's script on stdin and its delete script", async () => {
+  it("registers one HostRoutes per host with its routes as data, its connection and its pinned key", async () => {
     const result = await runProgram({
       stack: "baremetal",
       overrides: withKey,
       secretKeys: ["pod-routes:sshPrivateKey"],
     });
-    const commands = ofType(result, COMMAND);
-    expect(commands.map((c) => c.name)).toEqual([
-      "pod-routes-server",
-      "pod-routes-node-0",
-      "pod-routes-node-1",
-    ]);
-    const expected = fixtureScripts();
-    commands.forEach((command, i) => {
-      const script = expected[i]!;
-      expect(command.inputs["create"]).toBe("sh -s");
-      expect(command.inputs["update"]).toBe("sh -s");
-      expect(command.inputs["stdin"]).toBe(script.apply);
-      expect(command.inputs["delete"]).toBe(viaPosixShell(script.remove));
-      // No SSH setenv of the previous output: stock sshd refuses it and the provider warns every run.
-      expect(command.inputs["addPreviousOutputInEnv"]).toBe(false);
-      const encoded = /^printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d \| sh$/.exec(
-        String(command.inputs["delete"]),
-      );
-      expect(Buffer.from(encoded?.[1] ?? "", "base64").toString("utf8")).toBe(script.remove);
-      const connection = command.inputs["connection"] as Record<string, unknown>;
-      expect(connection).toMatchObject({ host: script.host.ip, port: 22, user: "root", privateKey: KEY });
-      expect(String(connection["hostKey"])).toMatch(/^ssh-ed25519 AAAA/);
-      // Changes are in-place updates: @pulumi/command replaces only when `triggers` change (its SDK says
-      // so in replaceOnChanges), and pod-routes sets none. Should a replacement happen anyway (pulumi up
-      // --replace), the old command's delete runs before the new create.
-      expect(command.inputs["triggers"]).toBeUndefined();
-      expect(command.options.deleteBeforeReplace).toBe(true);
+    const hosts = ofType(result, HOST_ROUTES);
+    expect(hosts.map((h) => [h.name, h.options.parent])).toEqual(
+      ["server", "node-0", "node-1"].map((n) => [`pod-routes-${n}`, "pod-routes:ssh:PodRoutes::pod-routes"]),
+    );
+    const keys = stackConfigSsh().hostKeys;
+    const byName = Object.fromEntries(hosts.map((h) => [h.inputs["host"], h.inputs]));
+    expect(byName["server"]).toMatchObject({
+      address: "198.19.249.10",
+      port: 22,
+      user: "root",
+      hostKey: keys["server"],
+      privateKey: KEY,
+      owner: "pulumi:organization/pod-routes/baremetal:pod-routes-server",
+      routes: { "10.200.0.0/24": "198.19.249.34 node-0", "10.200.1.0/24": "198.19.249.136 node-1" },
+      // The controller keeps the workers' names in /etc/hosts, FQDN too (machines.txt has them).
+      hostsLines: [
+        "198.19.249.34 node-0.kubernetes.local node-0",
+        "198.19.249.136 node-1.kubernetes.local node-1",
+      ],
+      adopt: false,
+      connectTimeoutSeconds: 15,
+      commandTimeoutSeconds: 300,
     });
+    expect(byName["node-0"]?.["routes"]).toEqual({ "10.200.1.0/24": "198.19.249.136 node-1" });
+    expect(byName["node-1"]?.["routes"]).toEqual({ "10.200.0.0/24": "198.19.249.34 node-0" });
+    // Workers keep no /etc/hosts block; nothing in the state is a script.
+    expect(byName["node-0"]?.["hostsLines"]).toBeUndefined();
+    for (const host of hosts) {
+      expect(String(host.inputs["providerVersion"])).toMatch(/^0\.1\.0\+[0-9a-f]{12}$/);
+      expect(JSON.stringify({ ...host.inputs, __provider: undefined })).not.toMatch(
+        /#!\/bin\/sh|ip -batch|set -eu/,
+      );
+      // Another address is another machine: its old routes go first.
+      expect(host.options.deleteBeforeReplace).toBe(true);
+      expect(host.options.additionalSecretOutputs).toEqual(["privateKey"]);
+    }
+    // The route table once (not the mesh), and each host's count.
     expect(result.outputs["routes"]).toEqual([
-      { where: "server", destination: "10.200.0.0/24", nextHop: "198.19.249.34", node: "node-0" },
-      { where: "server", destination: "10.200.1.0/24", nextHop: "198.19.249.136", node: "node-1" },
-      { where: "node-0", destination: "10.200.1.0/24", nextHop: "198.19.249.136", node: "node-1" },
-      { where: "node-1", destination: "10.200.0.0/24", nextHop: "198.19.249.34", node: "node-0" },
+      {
+        destination: "10.200.0.0/24",
+        nextHop: "198.19.249.34",
+        node: "node-0",
+        where: "every host but node-0",
+      },
+      {
+        destination: "10.200.1.0/24",
+        nextHop: "198.19.249.136",
+        node: "node-1",
+        where: "every host but node-1",
+      },
     ]);
+    expect(result.outputs["hosts"]).toEqual({ server: 2, "node-0": 1, "node-1": 1 });
   });
 
-  it("pins each host's key from pod-routes:ssh.hostKeys, and connects where ssh.connectAddresses says", async () => {
-    const keys = stackConfigSsh().hostKeys;
+  it("connects where ssh.connectAddresses says; the next hops stay the node IPs", async () => {
     const result = await runProgram({
       stack: "baremetal",
       overrides: {
@@ -84,14 +82,9 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
         "pod-routes:ssh": { ...stackConfigSsh(), connectAddresses: { "node-1": "203.0.113.7" } },
       },
     });
-    const connections = ofType(result, COMMAND).map((c) => c.inputs["connection"] as Record<string, unknown>);
-    expect(connections.map((c) => [c["host"], c["hostKey"]])).toEqual([
-      ["198.19.249.10", keys["server"]],
-      ["198.19.249.34", keys["node-0"]],
-      ["203.0.113.7", keys["node-1"]],
-    ]);
-    // The next hops stay the node IPs: only the SSH address moved.
-    expect(String(ofType(result, COMMAND)[0]!.inputs["stdin"])).toContain("10.200.1.0/24 198.19.249.136\n");
+    const hosts = ofType(result, HOST_ROUTES);
+    expect(hosts.map((h) => h.inputs["address"])).toEqual(["198.19.249.10", "198.19.249.34", "203.0.113.7"]);
+    expect(hosts[0]!.inputs["routes"]).toMatchObject({ "10.200.1.0/24": "198.19.249.136 node-1" });
   });
 
   it("reads an explicit pod-routes:nodes list as well as a machines file", async () => {
@@ -107,38 +100,31 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
         ],
       },
     });
-    const commands = ofType(result, COMMAND);
-    expect(commands.map((c) => c.name)).toEqual([
-      "pod-routes-server",
-      "pod-routes-node-0",
-      "pod-routes-node-1",
-    ]);
+    const hosts = ofType(result, HOST_ROUTES);
+    expect(hosts.map((h) => h.name)).toEqual(["pod-routes-server", "pod-routes-node-0", "pod-routes-node-1"]);
     // Without FQDNs, the controller's hosts block lists IP and name.
-    expect(String(commands[0]!.inputs["stdin"])).toContain(
-      "<<'POD_ROUTES_EOF'\n198.19.249.34 node-0\n198.19.249.136 node-1\nPOD_ROUTES_EOF\n",
-    );
+    expect(hosts[0]!.inputs["hostsLines"]).toEqual(["198.19.249.34 node-0", "198.19.249.136 node-1"]);
   });
 
-  it("keeps the private key secret: the connection reaches the engine as a secret", async () => {
+  it("keeps the private key secret: it reaches the engine as a secret, and nowhere else", async () => {
     const result = await runProgram({
       stack: "baremetal",
       overrides: withKey,
       secretKeys: ["pod-routes:sshPrivateKey"],
     });
-    const commands = ofType(result, COMMAND);
-    expect(commands).toHaveLength(3);
-    for (const command of commands) {
-      expect(command.secretInputs).toContain("connection");
-      for (const key of ["stdin", "create", "update", "delete"])
-        expect(JSON.stringify(command.inputs[key])).not.toContain("PRIVATE KEY");
+    const hosts = ofType(result, HOST_ROUTES);
+    expect(hosts).toHaveLength(3);
+    for (const host of hosts) {
+      expect(host.secretInputs).toEqual(["privateKey"]);
+      const { privateKey: _key, ...rest } = host.inputs;
+      expect(JSON.stringify(rest)).not.toContain("PRIVATE KEY");
     }
-    // Nor does it leak into the stack outputs.
     expect(JSON.stringify(result.outputs)).not.toContain("PRIVATE KEY");
   });
 
   it("keeps the key secret even when the stack config forgot to mark it secret", async () => {
     const result = await runProgram({ stack: "baremetal", overrides: withKey });
-    for (const command of ofType(result, COMMAND)) expect(command.secretInputs).toContain("connection");
+    for (const host of ofType(result, HOST_ROUTES)) expect(host.secretInputs).toEqual(["privateKey"]);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -173,40 +159,44 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
       'name "node-0;reboot" is not an RFC 1123 name',
     ],
     [
-      "an RSA host key (the provider cannot verify it against current OpenSSH)",
-      {
-        ...withKey,
-        "pod-routes:ssh": { insecureIgnoreHostKeys: true, hostKeys: { "node-0": "ssh-rsa AAAAB3NzaC1yc2E" } },
-      },
-      'pod-routes:ssh.hostKeys.node-0: is an RSA key (ssh-rsa AAAAB3NzaC1y…), which @pulumi/command can only check with SHA-1 "ssh-rsa" signatures',
-    ],
-    [
       "a machines file that is missing",
       { ...withKey, "pod-routes:machinesFile": "nope/machines.txt" },
       "pod-routes:machinesFile: cannot read",
     ],
-  ])("fails before any command with %s", async (_label, overrides, expected) => {
+  ])("fails before any host is touched with %s", async (_label, overrides, expected) => {
     const failure = await runProgramExpectingFailure({
       stack: "baremetal",
       overrides,
       secretKeys: ["pod-routes:sshPrivateKey"],
     });
     expect(failure.message).toContain(expected);
-    expect(ofType(failure.result, COMMAND)).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
   });
 
-  it("reports a broken machines file, an RSA pin and a missing private key together", async () => {
+  it("reports a broken machines file, a bad host key and a missing private key together", async () => {
     const failure = await runProgramExpectingFailure({
       stack: "baremetal",
       overrides: {
         "pod-routes:machinesFile": "nope/machines.txt",
-        "pod-routes:ssh": { hostKeys: { "node-0": "ssh-rsa AAAAB3NzaC1yc2E" } },
+        "pod-routes:ssh": { hostKeys: { "node-0": "ssh-dss AAAAB3NzaC1kc3M" } },
       },
     });
     expect(failure.message).toContain("pod-routes:machinesFile: cannot read");
-    expect(failure.message).toContain("pod-routes:ssh.hostKeys.node-0: is an RSA key");
+    expect(failure.message).toContain("pod-routes:ssh.hostKeys.node-0: must be a public host key line");
     expect(failure.message).toContain("pod-routes:sshPrivateKey: is not set");
-    expect(ofType(failure.result, COMMAND)).toEqual([]);
+    expect(created(failure.result)).toEqual([]);
+  });
+
+  it("pins RSA host keys too (checked with SHA-2 signatures)", async () => {
+    const rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7";
+    const result = await runProgram({
+      stack: "baremetal",
+      overrides: {
+        ...withKey,
+        "pod-routes:ssh": { hostKeys: { ...stackConfigSsh().hostKeys, "node-0": rsa } },
+      },
+    });
+    expect(ofType(result, HOST_ROUTES)[1]!.inputs["hostKey"]).toBe(rsa);
   });
 
   it("reports missing host keys and a missing private key together", async () => {
@@ -224,11 +214,9 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
       stack: "baremetal",
       overrides: { ...withKey, "pod-routes:ssh": { insecureIgnoreHostKeys: true } },
     });
-    const commands = ofType(result, COMMAND);
-    expect(commands).toHaveLength(3);
-    for (const c of commands) {
-      expect((c.inputs["connection"] as Record<string, unknown>)["hostKey"]).toBeUndefined();
-    }
+    const hosts = ofType(result, HOST_ROUTES);
+    expect(hosts).toHaveLength(3);
+    for (const h of hosts) expect(h.inputs["hostKey"]).toBeUndefined();
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining("INSECURE: host keys are not checked for server, node-0, node-1"),
       expect.anything(),

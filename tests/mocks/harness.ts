@@ -131,6 +131,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     "pod-routes",
     options.stack,
     false,
+    "organization",
   );
   const seen: Seen[] = [];
   const nameOf = new Map<pulumi.Resource, string>();

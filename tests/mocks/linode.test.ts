@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvokeHandler, ofType, runProgram, runProgramExpectingFailure } from "./harness";
 
-const COMMAND = "command:remote:Command";
+const HOST_ROUTES = "pulumi-nodejs:dynamic/pod-routes:HostRoutes";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----";
 const base = { "pod-routes:sshPrivateKey": KEY };
 
@@ -45,17 +45,11 @@ const lookups = (vlan = true, missing: string[] = []): Record<string, InvokeHand
   },
 });
 
-/** A script's heredoc body (`desired` routes or the `hosts-block`) as lines. */
-const section = (file: string) => (script: string) =>
-  (
-    new RegExp(`cat >"\\$WORK/${file}" <<'POD_ROUTES_EOF'\\n([\\s\\S]*?)POD_ROUTES_EOF\\n`).exec(
-      script,
-    )?.[1] ?? ""
-  )
-    .split("\n")
-    .filter(Boolean);
-const desired = section("desired");
-const hostsBlock = section("hosts-block");
+/** A host's desired routes as `<destination> <next hop>` lines, and its /etc/hosts block. */
+const desired = (host: { inputs: Record<string, unknown> }) =>
+  Object.entries(host.inputs["routes"] as Record<string, string>).map(([d, v]) => `${d} ${v.split(" ")[0]}`);
+const hostsBlock = (host: { inputs: Record<string, unknown> }) =>
+  (host.inputs["hostsLines"] as string[] | undefined) ?? [];
 
 describe("Linode stack (Pulumi.linode.yaml)", () => {
   let warn: jest.SpyInstance;
@@ -71,7 +65,7 @@ describe("Linode stack (Pulumi.linode.yaml)", () => {
       invokes: lookups(),
       secretKeys: ["pod-routes:sshPrivateKey"],
     });
-    const commands = ofType(result, COMMAND);
+    const commands = ofType(result, HOST_ROUTES);
     expect(commands.map((c) => c.name)).toEqual([
       "pod-routes-controller-0",
       "pod-routes-controller-1",
@@ -81,49 +75,51 @@ describe("Linode stack (Pulumi.linode.yaml)", () => {
       "pod-routes-worker-2",
     ]);
     for (const command of commands) {
-      expect(command.secretInputs).toContain("connection");
+      expect(command.secretInputs).toEqual(["privateKey"]);
       const host = command.name.replace("pod-routes-", "");
-      expect((command.inputs["connection"] as Record<string, unknown>)["host"]).toBe(
-        `203.0.113.${LABELS[host]}`,
-      );
+      expect(command.inputs["address"]).toBe(`203.0.113.${LABELS[host]}`);
     }
     // Every controller: routes to all three workers' pod CIDRs via their VLAN addresses, and the managed
     // /etc/hosts block naming each worker by its private (VLAN) address, as the runbook's lines do.
     for (const controller of commands.slice(0, 3)) {
-      const script = String(controller.inputs["stdin"]);
-      expect(desired(script)).toEqual([
+      expect(desired(controller)).toEqual([
         "10.200.0.0/24 10.240.0.20",
         "10.200.1.0/24 10.240.0.21",
         "10.200.2.0/24 10.240.0.22",
       ]);
-      expect(hostsBlock(script)).toEqual([
+      expect(hostsBlock(controller)).toEqual([
         "10.240.0.20 worker-0",
         "10.240.0.21 worker-1",
         "10.240.0.22 worker-2",
       ]);
-      expect(script).toContain("\nMANAGE_HOSTS=1\n");
     }
     // Every worker: the other workers' subnets, never its own, and no hosts block.
     commands.slice(3).forEach((worker, i) => {
-      const script = String(worker.inputs["stdin"]);
-      expect(desired(script)).toEqual(
+      expect(desired(worker)).toEqual(
         [0, 1, 2].filter((j) => j !== i).map((j) => `10.200.${j}.0/24 10.240.0.2${j}`),
       );
-      expect(hostsBlock(script)).toEqual([]);
-      expect(script).toContain("\nMANAGE_HOSTS=0\n");
+      expect(worker.inputs["hostsLines"]).toBeUndefined();
     });
     // Instances were looked up one by one, by exact label.
     expect(result.invokes.map((i) => i.args["filters"])).toEqual(
       Object.keys(LABELS).map((label) => [{ name: "label", values: [label], matchBy: "exact" }]),
     );
-    // The route table is the runbook's: where = the host the route lives on.
+    // The route table once, not the mesh; and how many routes each host has.
     expect(result.outputs["routes"]).toContainEqual({
-      where: "controller-0",
+      where: "every host but worker-2",
       destination: "10.200.2.0/24",
       nextHop: "10.240.0.22",
       node: "worker-2",
     });
-    expect(result.outputs["routes"]).toHaveLength(3 * 3 + 3 * 2);
+    expect(result.outputs["routes"]).toHaveLength(3);
+    expect(result.outputs["hosts"]).toEqual({
+      "controller-0": 3,
+      "controller-1": 3,
+      "controller-2": 3,
+      "worker-0": 2,
+      "worker-1": 2,
+      "worker-2": 2,
+    });
     // The example stack does not pin host keys yet: the preview says so, loudly, naming the hosts.
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining("INSECURE: host keys are not checked for controller-0, controller-1"),
@@ -145,20 +141,14 @@ describe("Linode stack (Pulumi.linode.yaml)", () => {
       },
       invokes: lookups(false),
     });
-    expect(ofType(result, COMMAND)).toHaveLength(3);
+    expect(ofType(result, HOST_ROUTES)).toHaveLength(3);
     // Next hops are the private 192.168 addresses; connections still go to the public ones.
-    const controller = ofType(result, COMMAND)[0]!;
-    expect(desired(String(controller.inputs["stdin"]))).toEqual([
-      "10.200.0.0/24 192.168.140.20",
-      "10.200.1.0/24 192.168.140.21",
-    ]);
-    expect(hostsBlock(String(controller.inputs["stdin"]))).toEqual([
-      "192.168.140.20 worker-0",
-      "192.168.140.21 worker-1",
-    ]);
-    expect((controller.inputs["connection"] as Record<string, unknown>)["host"]).toBe("203.0.113.10");
+    const controller = ofType(result, HOST_ROUTES)[0]!;
+    expect(desired(controller)).toEqual(["10.200.0.0/24 192.168.140.20", "10.200.1.0/24 192.168.140.21"]);
+    expect(hostsBlock(controller)).toEqual(["192.168.140.20 worker-0", "192.168.140.21 worker-1"]);
+    expect(controller.inputs["address"]).toBe("203.0.113.10");
     // Not marked secret in the config, and still secret on the wire.
-    expect(controller.secretInputs).toContain("connection");
+    expect(controller.secretInputs).toEqual(["privateKey"]);
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining("drops packets whose source is outside 192.168.128.0/17"),
     );
@@ -188,10 +178,10 @@ describe("Linode stack (Pulumi.linode.yaml)", () => {
         },
       },
     });
-    const [worker0, worker1] = ofType(result, COMMAND);
-    expect(desired(String(worker0!.inputs["stdin"]))).toEqual(["10.200.1.0/24 192.168.140.21"]);
-    expect(desired(String(worker1!.inputs["stdin"]))).toEqual(["10.200.0.0/24 192.168.140.20"]);
-    expect((worker0!.inputs["connection"] as Record<string, unknown>)["host"]).toBe("203.0.113.20");
+    const [worker0, worker1] = ofType(result, HOST_ROUTES);
+    expect(desired(worker0!)).toEqual(["10.200.1.0/24 192.168.140.21"]);
+    expect(desired(worker1!)).toEqual(["10.200.0.0/24 192.168.140.20"]);
+    expect(worker0!.inputs["address"]).toBe("203.0.113.20");
   });
 
   it("does not warn about dropped pod traffic on a VLAN", async () => {
@@ -211,13 +201,13 @@ describe("Linode stack (Pulumi.linode.yaml)", () => {
       invokes: lookups(true, ["worker-2"]),
     });
     expect(failure.message).toContain('linode instance "worker-2": 0 instances have this exact label');
-    expect(ofType(failure.result, COMMAND)).toEqual([]);
+    expect(ofType(failure.result, HOST_ROUTES)).toEqual([]);
     const noVlan = await runProgramExpectingFailure({
       stack: "linode",
       overrides: base,
       invokes: lookups(false),
     });
     expect(noVlan.message).toContain('linode instance "worker-0": has no VLAN interface address');
-    expect(ofType(noVlan.result, COMMAND)).toEqual([]);
+    expect(ofType(noVlan.result, HOST_ROUTES)).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -11,8 +12,11 @@ function cli(...args: string[]) {
   const code = run(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
   return { code, out, err };
 }
+// Every file a test writes lives in one directory, removed when the tests are done.
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-cli-"));
+afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const tmp = (name: string, text: string) => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-cli-")), name);
+  const file = path.join(fs.mkdtempSync(path.join(TMP, "case-")), name);
   fs.writeFileSync(file, text);
   return file;
 };
@@ -78,10 +82,90 @@ describe("npm run routes -- script", () => {
   });
 
   it("prints one host with --host, and names the hosts for an unknown one", () => {
-    expect(cli("script", MACHINES, "--host", "node-0").out).toContain("HOST=node-0");
+    expect(cli("script", MACHINES, "--host", "node-0").out).toContain("HOST='node-0'");
     const { code, err } = cli("script", MACHINES, "--host", "node-7");
     expect(code).toBe(1);
     expect(err).toContain('no host named "node-7"; the hosts are server, node-0, node-1');
+  });
+
+  it("prints the scripts `pulumi up` runs, owned by hand so that a stack may take the hosts over later", () => {
+    const out = cli("script", MACHINES, "--host", "server").out;
+    expect(out).toContain("OWNER='by-hand:server'");
+    expect(out).toContain("10.200.1.0/24 198.19.249.136 node-1\n");
+    expect(out).toContain("198.19.249.136 node-1.kubernetes.local node-1\n");
+    expect(out).toContain("ADOPT='0'");
+  });
+
+  it.each<[string, string[], (dir: string) => string]>([
+    ["--adopt", ["--adopt"], () => MACHINES],
+    [
+      "pod-routes:adopt in the stack file, as `pulumi config set` writes it",
+      [],
+      () =>
+        tmp(
+          "Pulumi.adopting.yaml",
+          'config:\n  pod-routes:cloud: baremetal\n  pod-routes:adopt: "true"\n  pod-routes:ssh: { insecureIgnoreHostKeys: true }\n  pod-routes:sshPrivateKey: { secure: v1:abc }\n  pod-routes:nodes:\n    - { name: node-0, ip: 198.19.249.34, podCidr: 10.200.0.0/24 }\n    - { name: node-1, ip: 198.19.249.136, podCidr: 10.200.1.0/24 }\n',
+        ),
+    ],
+  ])("honours adopt from %s", (_label, flags, file) => {
+    const { code, out, err } = cli("script", file(""), ...flags);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out.match(/^ADOPT='1'$/gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(out).not.toContain("ADOPT='0'");
+  });
+
+  it("prints a host's delete script with --delete, for a machine retired by hand", () => {
+    const { code, out } = cli("script", MACHINES, "--delete", "--host", "node-1");
+    expect(code).toBe(0);
+    expect(out).toMatch(/^# ---- host node-1 \(198\.19\.249\.136\)/);
+    expect(out).toContain("MODE='delete'");
+    expect(out).toContain("OWNER='*'");
+    expect(out.trimEnd().endsWith("{ pod_routes_delete </dev/null; }")).toBe(true);
+  });
+
+  it("refuses a plan the SSH path cannot run, before printing any script", () => {
+    const lines = ["10.0.0.1 gw.example gw"];
+    for (let i = 0; i < 1100; i++)
+      lines.push(
+        `10.1.${Math.floor(i / 250)}.${(i % 250) + 2} n${i}.example n${i} 10.${128 + Math.floor(i / 256)}.${i % 256}.0/24`,
+      );
+    const { code, out, err } = cli(
+      "script",
+      tmp("machines.txt", `${lines.join("\n")}\n`),
+      "--cluster-cidr",
+      "10.128.0.0/9",
+    );
+    expect(code).toBe(1);
+    expect(out).toBe("");
+    expect(err).toContain("1100 routes per host exceed what the SSH path supports (1024)");
+  });
+
+  it("explains that cloud stacks have no host scripts", () => {
+    const { code, err } = cli("script", path.join(ROOT, "Pulumi.gcp.yaml"));
+    expect(code).toBe(1);
+    expect(err).toContain("its routes live in the cloud, not on hosts");
+  });
+});
+
+describe("the pod-routes command (bin/pod-routes.js)", () => {
+  const bin = path.join(ROOT, "bin", "pod-routes.js");
+
+  it("prints exactly the JSON on stdout, with nothing around it (no npm banner)", () => {
+    const run = spawnSync(process.execPath, [bin, "plan", MACHINES, "--json"], { encoding: "utf8" });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(cli("plan", MACHINES, "--json").out));
+    expect(run.stdout).toBe(`${JSON.stringify(JSON.parse(run.stdout))}\n`);
+  });
+
+  it("has help as a sub-command, and exits 2 on a usage error", () => {
+    const help = spawnSync(process.execPath, [bin, "help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: pod-routes <command>/);
+    const wrong = spawnSync(process.execPath, [bin, "plna", MACHINES], { encoding: "utf8" });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('unknown command "plna"');
   });
 });
 

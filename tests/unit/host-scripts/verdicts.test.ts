@@ -275,7 +275,7 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: "protocol 156 not in the state file, exactly the desired route: identical like any other (adopt takes it)",
+    name: "protocol 156 not in the state file, exactly the desired route (a lost state file): taken over, a no-op",
     input: {
       desired: [D4],
       state: [HEADER, "10.200.2.0/24 198.19.249.22"],
@@ -283,11 +283,28 @@ const CASES: Case[] = [
     },
     want: [
       [
-        "identical",
+        "adopt",
         "10.200.1.0/24",
         "198.19.249.136",
         "10.200.1.0/24 via 198.19.249.136 dev eth0 proto 156",
         "ip route del 10.200.1.0/24 via 198.19.249.136",
+      ],
+    ],
+  },
+  {
+    name: "protocol 156 not in the state file, another next hop: in the way, like any other route",
+    input: {
+      desired: [D4],
+      state: [],
+      table: ["10.200.1.0/24 via 198.19.249.34 dev eth0 proto 156 "],
+    },
+    want: [
+      [
+        "conflict",
+        "10.200.1.0/24",
+        "198.19.249.136",
+        "10.200.1.0/24 via 198.19.249.34 dev eth0 proto 156",
+        "ip route del 10.200.1.0/24 via 198.19.249.34",
       ],
     ],
   },
