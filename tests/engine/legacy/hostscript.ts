@@ -1,3 +1,6 @@
+// The host scripts of pod-routes 0.1 (the remote.Command release), kept as they were for the upgrade test:
+// stacks deployed with that release hold commands whose delete scripts are these.
+//
 // Per-host shell scripts for the SSH path (bare metal, Linode, the print-by-hand runbook). Pure: the same
 // spec always yields the same text, and only validated values are ever interpolated.
 //
@@ -435,4 +438,9 @@ export function scriptsFor(
     );
   }
   return one;
+}
+
+/** How 0.1 sent the delete script: in the command line, base64-encoded, so any login shell only runs a pipe. */
+export function viaPosixShell(script: string): string {
+  return `printf '%s' '${Buffer.from(script, "utf8").toString("base64")}' | base64 -d | sh`;
 }
