@@ -1,14 +1,15 @@
 // The bare-metal stack under Pulumi's mocks: one HostRoutes per host, with the host's routes as structured
 // inputs (never a script), its connection, its pinned key, and the private key as a secret.
 import * as pulumi from "@pulumi/pulumi";
-import { created, ofType, runProgram, runProgramExpectingFailure, stackConfig } from "./harness";
+import { created, ofType, runProgram, runProgramExpectingFailure, USER_VALUES } from "./harness";
 
 const HOST_ROUTES = "pulumi-nodejs:dynamic/pod-routes:HostRoutes";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key\n-----END OPENSSH PRIVATE KEY-----";
 const withKey = { "pod-routes:sshPrivateKey": KEY };
 
+/** The SSH settings a user puts in place of the stack file's EXAMPLE host keys. */
 const stackConfigSsh = () =>
-  JSON.parse(stackConfig("baremetal")["pod-routes:ssh"] ?? "{}") as {
+  USER_VALUES["baremetal"]!["pod-routes:ssh"] as {
     user: string;
     hostKeys: Record<string, string>;
   };
@@ -222,6 +223,22 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
       expect.anything(),
     );
     warn.mockRestore();
+  });
+});
+
+describe("the stack file as shipped", () => {
+  it("fails at preview naming every example host key left in it, and creates nothing", async () => {
+    const failure = await runProgramExpectingFailure({
+      stack: "baremetal",
+      overrides: withKey,
+      asShipped: true,
+    });
+    for (const host of ["server", "node-0", "node-1"]) {
+      expect(failure.message).toContain(
+        `pod-routes:ssh.hostKeys.${host}: still holds the example value "ssh-ed25519 EXAMPLE-replace-with-the-key-ssh-keyscan-prints"; replace it with your own`,
+      );
+    }
+    expect(created(failure.result)).toEqual([]);
   });
 });
 

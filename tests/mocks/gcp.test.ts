@@ -39,6 +39,16 @@ describe("GCP stack (Pulumi.gcp.yaml)", () => {
   });
 });
 
+describe("the GCP stack file as shipped", () => {
+  it("fails at preview naming the example project left in it", async () => {
+    const failure = await runProgramExpectingFailure({ stack: "gcp", asShipped: true });
+    expect(failure.message).toContain(
+      'gcp:project: still holds the example value "EXAMPLE-your-gcp-project-id"; set your own (pulumi config set gcp:project <value>)',
+    );
+    expect(created(failure.result)).toEqual([]);
+  });
+});
+
 describe("GCP route options", () => {
   it("names each route from the component and the destination, under the component", async () => {
     const result = await runProgram({ stack: "gcp" });

@@ -57,6 +57,8 @@ export interface RunOptions {
   readonly stackReferences?: Record<string, Record<string, unknown>>;
   /** Config keys to mark secret. */
   readonly secretKeys?: string[];
+  /** Run the stack file as shipped, with its EXAMPLE values (by default they are replaced, as a user does). */
+  readonly asShipped?: boolean;
   /**
    * What the mocked cloud adds to a resource's state (outputs the program never wrote: assigned addresses,
    * interface ids); an `id` in it is the resource's id.
@@ -100,10 +102,28 @@ interface Seen {
   opts: pulumi.CustomResourceOptions;
 }
 
+/** What a user sets in place of the shipped stack files' EXAMPLE values (real-looking, for the tests). */
+export const USER_VALUES: Record<string, Record<string, unknown>> = {
+  gcp: { "gcp:project": "kubernetes-the-hard-way" },
+  baremetal: {
+    "pod-routes:ssh": {
+      user: "root",
+      hostKeys: {
+        server: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGqZ1cV2bS1F9o2Wq0r3cXy3S5n1gqj6t0vY0m2uJtQ",
+        "node-0": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7yQ0u4w3x1lYh9Gm6c2dY1f2p8qD4bN0sX5rT9kLmA",
+        "node-1": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE3pV8kq0W2nB7cX4yT1uR6sD9fG2hJ5kL8mN1oP4qRs",
+      },
+    },
+  },
+};
+
 export async function runProgram(options: RunOptions): Promise<RunResult> {
   const ids = new Map<string, string>();
   const invokes: RecordedInvoke[] = [];
-  const config = { ...stackConfig(options.stack) };
+  const config = {
+    ...stackConfig(options.stack),
+    ...(options.asShipped ? {} : encodeConfig(USER_VALUES[options.stack] ?? {})),
+  };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value === undefined) delete config[key];
     else config[key] = typeof value === "string" ? value : JSON.stringify(value);

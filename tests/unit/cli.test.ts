@@ -20,6 +20,14 @@ const tmp = (name: string, text: string) => {
   fs.writeFileSync(file, text);
   return file;
 };
+/** Pulumi.gcp.yaml as a user has it after `pulumi config set gcp:project kubernetes-the-hard-way`. */
+const GCP = () =>
+  tmp(
+    "Pulumi.gcp.yaml",
+    fs
+      .readFileSync(path.join(ROOT, "Pulumi.gcp.yaml"), "utf8")
+      .replace("gcp:project: EXAMPLE-your-gcp-project-id", "gcp:project: kubernetes-the-hard-way"),
+  );
 
 describe("npm run routes -- plan", () => {
   it("prints the fixture's routes as JSON, exactly the documented shape", () => {
@@ -36,9 +44,17 @@ describe("npm run routes -- plan", () => {
   });
 
   it("plans a cloud stack file with an explicit node list", () => {
-    const { code, out } = cli("plan", path.join(ROOT, "Pulumi.gcp.yaml"));
+    const { code, out } = cli("plan", GCP());
     expect(code).toBe(0);
     expect(out).toContain("kubernetes-the-hard-way  10.200.2.0/24  10.240.0.22  worker-2");
+  });
+
+  it("names the example values a shipped stack file still holds", () => {
+    const { code, err } = cli("plan", path.join(ROOT, "Pulumi.gcp.yaml"));
+    expect(code).toBe(1);
+    expect(err).toContain(
+      'gcp:project: still holds the example value "EXAMPLE-your-gcp-project-id"; set your own (pulumi config set gcp:project <value>)',
+    );
   });
 
   it("explains that discovery stacks need the engine", () => {
@@ -142,7 +158,7 @@ describe("npm run routes -- script", () => {
   });
 
   it("explains that cloud stacks have no host scripts", () => {
-    const { code, err } = cli("script", path.join(ROOT, "Pulumi.gcp.yaml"));
+    const { code, err } = cli("script", GCP());
     expect(code).toBe(1);
     expect(err).toContain("its routes live in the cloud, not on hosts");
   });
@@ -171,7 +187,7 @@ describe("the pod-routes command (bin/pod-routes.js)", () => {
 
 describe("npm run routes -- import-file", () => {
   it("prints the pulumi import file for the GCP runbook's routes", () => {
-    const { code, out } = cli("import-file", path.join(ROOT, "Pulumi.gcp.yaml"));
+    const { code, out } = cli("import-file", GCP());
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({
       resources: [0, 1, 2].map((i) => ({
@@ -287,9 +303,7 @@ describe("one plan for the CLI and the deploy", () => {
   );
 
   it("labels the WHERE column with what it is", () => {
-    expect(cli("plan", path.join(ROOT, "Pulumi.gcp.yaml")).out.split("\n")[0]).toMatch(
-      /^NETWORK +DESTINATION +NEXT HOP +NODE$/,
-    );
+    expect(cli("plan", GCP()).out.split("\n")[0]).toMatch(/^NETWORK +DESTINATION +NEXT HOP +NODE$/);
     expect(cli("plan", MACHINES).out.split("\n")[0]).toMatch(/^HOST +DESTINATION +NEXT HOP +NODE$/);
   });
 });
