@@ -131,6 +131,17 @@ const sshSchema = z
         }),
       )
       .default({}),
+    /** Seconds to connect, shake hands and log in before a host counts as unreachable. */
+    connectTimeoutSeconds: integer(1, 600).default(15),
+    /** Seconds a host's script may take before the update fails. */
+    commandTimeoutSeconds: integer(1, 3600).default(300),
+    /** Re-check every host's routes on the host itself this often (a systemd timer), e.g. `15min`; off by default. */
+    resyncInterval: z
+      .string()
+      .regex(/^[1-9][0-9]{0,5}(s|min|h)$/, {
+        error: 'must be a systemd time span like "15min", "30s" or "1h"',
+      })
+      .optional(),
   })
   .strict();
 

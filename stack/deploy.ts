@@ -184,6 +184,9 @@ function deploySsh(
     user: sshConfig.user,
     port: sshConfig.port,
     insecureIgnoreHostKeys: sshConfig.insecureIgnoreHostKeys,
+    connectTimeoutSeconds: sshConfig.connectTimeoutSeconds,
+    commandTimeoutSeconds: sshConfig.commandTimeoutSeconds,
+    ...(sshConfig.resyncInterval !== undefined ? { resyncInterval: sshConfig.resyncInterval } : {}),
     ...specArgs(spec, config),
     nodes: spec.nodes.map((node) => {
       const address = sshConfig.connectAddresses[node.name] ?? addressOf?.(node.name);

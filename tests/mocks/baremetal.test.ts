@@ -75,6 +75,28 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
     expect(result.outputs["hosts"]).toEqual({ server: 2, "node-0": 1, "node-1": 1 });
   });
 
+  it("passes the SSH timeouts and the resync timer from pod-routes:ssh to every host", async () => {
+    const result = await runProgram({
+      stack: "baremetal",
+      overrides: {
+        ...withKey,
+        "pod-routes:ssh": {
+          ...stackConfigSsh(),
+          connectTimeoutSeconds: "5",
+          commandTimeoutSeconds: 60,
+          resyncInterval: "15min",
+        },
+      },
+    });
+    for (const host of ofType(result, HOST_ROUTES)) {
+      expect(host.inputs).toMatchObject({
+        connectTimeoutSeconds: 5,
+        commandTimeoutSeconds: 60,
+        resyncInterval: "15min",
+      });
+    }
+  });
+
   it("connects where ssh.connectAddresses says; the next hops stay the node IPs", async () => {
     const result = await runProgram({
       stack: "baremetal",
