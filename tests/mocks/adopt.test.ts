@@ -1,5 +1,5 @@
 // Adopting the routes the runbooks made by hand: the first `pulumi up` imports them instead of failing.
-import { ofType, runProgram, runProgramExpectingFailure, created } from "./harness";
+import { awsExplicit, created, ofType, runProgram, runProgramExpectingFailure } from "./harness";
 
 describe("pod-routes:adopt", () => {
   it("is off by default: routes are created, not imported", async () => {
@@ -41,36 +41,11 @@ describe("pod-routes:adopt", () => {
 
   it("imports the runbook's aws ec2 create-route entries as <table>_<destination>", async () => {
     const eni = (i: number) => `eni-0${i}ddddeeeeffff000${i}`;
+    const aws = awsExplicit(eni);
     const result = await runProgram({
       stack: "aws",
-      overrides: {
-        "pod-routes:adopt": true,
-        "pod-routes:aws": { routeTableId: "rtb-0a1b2c3d4e5f60718" },
-        "pod-routes:nodes": [0, 1, 2].map((i) => ({
-          name: `worker-${i}`,
-          ip: `10.240.0.2${i}`,
-          podCidr: `10.200.${i}.0/24`,
-        })),
-      },
-      invokes: {
-        "aws:ec2/getRouteTable:getRouteTable": () => ({
-          id: "rtb-0a1b2c3d4e5f60718",
-          vpcId: "vpc-0123456789abcdef0",
-          routes: [],
-        }),
-        "aws:ec2/getInstance:getInstance": (args) => {
-          const name = String((args["filters"] as { name: string; values: string[] }[])[0]!.values[0]);
-          const i = Number(name.slice(-1));
-          return {
-            id: `i-0${i}aaaabbbbcccc000${i}`,
-            privateIp: `10.240.0.2${i}`,
-            networkInterfaceId: eni(i),
-            sourceDestCheck: false,
-            userData: "",
-            userDataBase64: "",
-          };
-        },
-      },
+      overrides: { ...aws.overrides, "pod-routes:adopt": true },
+      invokes: aws.invokes,
     });
     expect(
       ofType(result, "aws:ec2/route:Route").map((r) => [r.options.importId, r.inputs["networkInterfaceId"]]),

@@ -253,3 +253,36 @@ export const ofType = (result: RunResult, type: string) => result.resources.filt
 /** What the program asked the engine to create or manage: every resource but reads of other stacks. */
 export const created = (result: RunResult) =>
   result.resources.filter((r) => r.type !== "pulumi:pulumi:StackReference");
+
+/** The runbook's AWS stack with an explicit table and node list, and EC2 answering for its three workers. */
+export const awsExplicit = (
+  eni = (i: number) => `eni-0${i}ddddeeeeffff000${i}`,
+): Pick<RunOptions, "overrides" | "invokes"> => ({
+  overrides: {
+    "pod-routes:aws": { routeTableId: "rtb-0a1b2c3d4e5f60718" },
+    "pod-routes:nodes": [0, 1, 2].map((i) => ({
+      name: `worker-${i}`,
+      ip: `10.240.0.2${i}`,
+      podCidr: `10.200.${i}.0/24`,
+    })),
+  },
+  invokes: {
+    "aws:ec2/getRouteTable:getRouteTable": () => ({
+      id: "rtb-0a1b2c3d4e5f60718",
+      vpcId: "vpc-0123456789abcdef0",
+      routes: [],
+    }),
+    "aws:ec2/getInstance:getInstance": (args) => {
+      const name = String((args["filters"] as { values: string[] }[])[0]!.values[0]);
+      const i = Number(name.slice(-1));
+      return {
+        id: `i-0${i}aaaabbbbcccc000${i}`,
+        privateIp: `10.240.0.2${i}`,
+        networkInterfaceId: eni(i),
+        sourceDestCheck: false,
+        userData: "",
+        userDataBase64: "",
+      };
+    },
+  },
+});

@@ -1,37 +1,7 @@
 // Stacks deployed before pod-routes became a library keep their resources: the routes that were created at
 // the stack's top level under their runbook names are now the component's children, and each carries an
 // alias to its old URN, so the first `pulumi up` after upgrading moves them without replacing any.
-import { ofType, runProgram, RunOptions, RecordedResource } from "./harness";
-
-const awsRunbook: Partial<RunOptions> = {
-  overrides: {
-    "pod-routes:aws": { routeTableId: "rtb-0a1b2c3d4e5f60718" },
-    "pod-routes:nodes": [0, 1, 2].map((i) => ({
-      name: `worker-${i}`,
-      ip: `10.240.0.2${i}`,
-      podCidr: `10.200.${i}.0/24`,
-    })),
-  },
-  invokes: {
-    "aws:ec2/getRouteTable:getRouteTable": () => ({
-      id: "rtb-0a1b2c3d4e5f60718",
-      vpcId: "vpc-0123456789abcdef0",
-      routes: [],
-    }),
-    "aws:ec2/getInstance:getInstance": (args) => {
-      const name = String((args["filters"] as { values: string[] }[])[0]!.values[0]);
-      const i = Number(name.slice(-1));
-      return {
-        id: `i-0${i}aaaabbbbcccc000${i}`,
-        privateIp: `10.240.0.2${i}`,
-        networkInterfaceId: `eni-0${i}`,
-        sourceDestCheck: false,
-        userData: "",
-        userDataBase64: "",
-      };
-    },
-  },
-};
+import { awsExplicit, ofType, runProgram, RunOptions, RecordedResource } from "./harness";
 
 /** The URNs a resource's aliases name, resolved the way the engine resolves them (no parent: the stack's top level). */
 function aliasUrns(resource: RecordedResource, stack: string): string[] {
@@ -43,7 +13,7 @@ function aliasUrns(resource: RecordedResource, stack: string): string[] {
 
 describe.each<[string, string, Partial<RunOptions>]>([
   ["gcp", "gcp:compute/route:Route", {}],
-  ["aws", "aws:ec2/route:Route", awsRunbook],
+  ["aws", "aws:ec2/route:Route", awsExplicit()],
 ])("upgrading a %s stack from the top-level layout", (stack, type, options) => {
   it("gives every route an alias to its old top-level URN, and nothing else changes name", async () => {
     const result = await runProgram({ stack, ...options });
