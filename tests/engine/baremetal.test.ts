@@ -154,6 +154,14 @@ describe("the bare-metal stack under the real engine", () => {
     expect(copies.length).toBe(2 * 3); // inputs and outputs of each host
     expect(checkpoint).not.toMatch(/"privateKey":"/);
     expect(checkpoint).not.toMatch(/ip -batch|#!\/bin\/sh|POD_ROUTES_DATA/);
+    // The provider in the state is a reference to pod-routes' code (here the repository's shim), not the code.
+    const resources = (
+      JSON.parse(checkpoint) as {
+        checkpoint: { latest: { resources: { type: string; inputs?: Record<string, unknown> }[] } };
+      }
+    ).checkpoint.latest.resources.filter((r) => r.type.endsWith("HostRoutes"));
+    expect(resources).toHaveLength(3);
+    for (const r of resources) expect(String(r.inputs?.["__provider"]).length).toBeLessThan(3000);
   });
 
   it("changes nothing on a second up, without opening a single SSH session", async () => {

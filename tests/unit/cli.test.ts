@@ -123,7 +123,7 @@ describe("npm run routes -- script", () => {
           'config:\n  pod-routes:cloud: baremetal\n  pod-routes:adopt: "true"\n  pod-routes:ssh: { insecureIgnoreHostKeys: true }\n  pod-routes:sshPrivateKey: { secure: v1:abc }\n  pod-routes:nodes:\n    - { name: node-0, ip: 198.19.249.34, podCidr: 10.200.0.0/24 }\n    - { name: node-1, ip: 198.19.249.136, podCidr: 10.200.1.0/24 }\n',
         ),
     ],
-  ])("honours adopt from %s", (_label, flags, file) => {
+  ])("issue 12 item 9: honours adopt from %s", (_label, flags, file) => {
     const { code, out, err } = cli("script", file(""), ...flags);
     expect(err).toBe("");
     expect(code).toBe(0);
@@ -131,7 +131,7 @@ describe("npm run routes -- script", () => {
     expect(out).not.toContain("ADOPT='0'");
   });
 
-  it("prints a host's delete script with --delete, for a machine retired by hand", () => {
+  it("issue 12 item 9: prints a host's delete script with --delete, for a machine retired by hand", () => {
     const { code, out } = cli("script", MACHINES, "--delete", "--host", "node-1");
     expect(code).toBe(0);
     expect(out).toMatch(/^# ---- host node-1 \(198\.19\.249\.136\)/);

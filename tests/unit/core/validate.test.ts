@@ -231,6 +231,58 @@ describe("validation rejects bad input with a message naming the value and the f
   });
 });
 
+// Issue 12, item 7: node IPs that cannot be next hops, and names that would corrupt /etc/hosts.
+describe("issue 12 item 7: addresses that cannot be a node's, and clashing names", () => {
+  it.each<[string, Partial<NodeInput>, string]>([
+    ["loopback", { ip: "127.0.0.1" }, 'node "worker-1": ip 127.0.0.1 is a loopback address'],
+    ["IPv6 loopback", { ip: "::1", podCidr: "fd00:10:200::/64" }, "ip ::1 is a loopback address"],
+    ["unspecified", { ip: "0.0.0.0" }, "ip 0.0.0.0 is the unspecified address"],
+    ["broadcast", { ip: "255.255.255.255" }, "ip 255.255.255.255 is the broadcast address"],
+    ["multicast", { ip: "224.0.0.5" }, "ip 224.0.0.5 is a multicast address"],
+    ["link-local", { ip: "169.254.10.20" }, "ip 169.254.10.20 is link-local"],
+    ["IPv6 link-local", { ip: "fe80::1", podCidr: "fd00:10:200::/64" }, "ip fe80::1 is link-local"],
+    [
+      "the node network's own address",
+      { ip: "10.240.0.0" },
+      "is the network address of the node network 10.240.0.0/24",
+    ],
+    [
+      "the node network's broadcast address",
+      { ip: "10.240.0.255" },
+      "is the broadcast address of the node network 10.240.0.0/24",
+    ],
+  ])("refuses a %s node IP, saying why", (_label, patch, expected) => {
+    const input = withNode(1, patch);
+    if (patch.ip?.includes(":"))
+      (input as { clusterCidr: unknown }).clusterCidr = ["10.200.0.0/16", "fd00:10:200::/56"];
+    expect(messages(input).join("\n")).toContain(expected);
+  });
+
+  it("refuses two nodes with one FQDN, and an FQDN that is another node's name", () => {
+    const input: SpecInput = {
+      ...seed(),
+      nodes: [
+        { ...worker(0), fqdn: "worker-0.example" },
+        { ...worker(1), fqdn: "worker-0.example" },
+        { ...worker(2), fqdn: "worker-0" },
+      ],
+    };
+    const found = messages(input).join("\n");
+    expect(found).toContain('duplicate fqdn "worker-0.example": node "worker-1" and node "worker-0"');
+    expect(found).toContain('node "worker-2": fqdn "worker-0" is the name of node "worker-0"');
+  });
+
+  it("accepts an IPv6 node IP that is an ordinary address", () => {
+    expect(
+      messages({
+        ...withNode(1, { ip: "fd00::21", podCidr: "fd00:10:200::/64" }),
+        clusterCidr: ["10.200.0.0/16", "fd00:10:200::/56"],
+        nodeCidr: undefined,
+      }),
+    ).toEqual([]);
+  });
+});
+
 describe("every problem at once", () => {
   it("reports all problems of a spec with many, in one error", () => {
     const input: SpecInput = {
