@@ -253,7 +253,7 @@ describe("issue 12 item 7: addresses that cannot be a node's, and clashing names
     ],
   ])("refuses a %s node IP, saying why", (_label, patch, expected) => {
     const input = withNode(1, patch);
-    if (patch.ip?.includes(":"))
+    if (String(patch.ip).includes(":"))
       (input as { clusterCidr: unknown }).clusterCidr = ["10.200.0.0/16", "fd00:10:200::/56"];
     expect(messages(input).join("\n")).toContain(expected);
   });
