@@ -1,17 +1,23 @@
 // `npm run bench`: measures pod-routes and writes bench/results.json and bench/RESULTS.md.
 // Program evaluation runs in plain Node child processes (one per measurement, so peak memory is its own);
 // the lab measurements need root (network namespaces with real sshd).
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseMachinesTxt } from "../core/machines";
-import { requireValidSpec } from "../core/validate";
-import { planHostRoutes } from "../core/plan";
-import { RouteSpec } from "../core/types";
-import { renderApply, renderDelete, ROUTE_PROTO } from "../ssh/scripts";
-import { hostExec, Lab, labDown, labUp, PROJECT_ROOT, requireRoot, sshArgs } from "../lab/lab";
-import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../ssh/plan";
+import { ROUTE_PROTO } from "../ssh/scripts";
+import { PROJECT_ROOT, requireRoot } from "../lab/lab";
+import { MAX_ROUTES_PER_HOST } from "../ssh/plan";
+import { hostScripts, resetRoutes, runbook, ssh, timed, withLab } from "./helpers";
+import {
+  disposeConsumer,
+  EngineResults,
+  engineBench,
+  engineMarkdown,
+  installConsumer,
+  variantsFor,
+} from "./engine";
+import { TOOLS_BIN } from "../lab/tools";
 
 const NODE = process.execPath;
 const quick = process.argv.includes("--quick");
@@ -49,56 +55,11 @@ function slope(runs: ProgramRun[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-/** One ssh session to a lab host (the lab's pinned keys, bound to the lab's interface), async. */
-function ssh(lab: Lab, host: string, args: string[], input?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn("ssh", [...sshArgs(lab, host), ...args], { stdio: ["pipe", "ignore", "inherit"] });
-    child.stdin.end(input ?? "");
-    child.on("close", (code) => resolve(code ?? -1));
-  });
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Math.round(Number(process.hrtime.bigint() - start) / 1e6);
-}
-
-/** Every host's apply and delete script, as HostRoutes runs them. */
-function hostScripts(spec: RouteSpec) {
-  const block = hostsBlockLines(spec);
-  return planHostRoutes(spec).map((plan) => {
-    const owner = `pulumi:bench/pod-routes/bench:pod-routes-${plan.host.name}`;
-    return {
-      host: plan.host,
-      plan,
-      apply: renderApply({
-        host: plan.host.name,
-        owner,
-        routes: plan.routes,
-        ...(plan.host.role === "controller" ? { hostsLines: block } : {}),
-      }),
-      remove: renderDelete({ host: plan.host.name, owner }),
-    };
-  });
-}
-
 async function labApply(hosts: number) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-bench-"));
-  const machines = path.join(dir, "machines.txt");
-  execFileSync("bash", [path.join(PROJECT_ROOT, "scripts/lab.sh"), "gen", String(hosts), machines]);
-  const spec = requireValidSpec({ nodes: parseMachinesTxt(fs.readFileSync(machines, "utf8")).nodes });
-  const scripts = hostScripts(spec);
-  const lab = labUp(machines, path.join(dir, "lab"));
-  const reset = () => {
-    for (const h of lab.hosts) {
-      hostExec(lab, h.name, ["ip", "route", "flush", "root", "10.200.0.0/16", "proto", String(ROUTE_PROTO)]);
-      hostExec(lab, h.name, ["ip", "route", "flush", "root", "10.200.0.0/16", "proto", "boot"]);
-    }
-  };
-  const failures: string[] = [];
-  const check = (code: number, what: string) => code === 0 || failures.push(what);
-  try {
+  return withLab(hosts, async (lab, spec) => {
+    const scripts = hostScripts(spec);
+    const failures: string[] = [];
+    const check = (code: number, what: string) => code === 0 || failures.push(what);
     // pod-routes: one session per host, ip -batch, hosts in parallel.
     const podRoutes = await timed(async () => {
       const codes = await Promise.all(scripts.map((s) => ssh(lab, s.host.name, ["sh", "-s"], s.apply)));
@@ -109,15 +70,10 @@ async function labApply(hosts: number) {
       codes.forEach((c, i) => check(c, `pod-routes re-run on ${scripts[i]!.host.name}`));
     });
     for (const s of scripts) check(await ssh(lab, s.host.name, ["sh", "-s"], s.remove), "remove");
-    reset();
+    resetRoutes(lab);
     // The runbook: one ssh per host, its ip route add lines in sequence, host after host.
-    const runbook = await timed(async () => {
-      for (const s of scripts) {
-        const lines = s.plan.routes.map((r) => `ip route add ${r.destination} via ${r.nextHop}`).join("; ");
-        check(await ssh(lab, s.host.name, [lines || "true"]), `runbook on ${s.host.name}`);
-      }
-    });
-    reset();
+    const runbookMs = await runbook(lab, scripts, check);
+    resetRoutes(lab);
     // By hand: one ssh … ip route add per route.
     const byHand = await timed(async () => {
       for (const s of scripts) {
@@ -128,21 +84,18 @@ async function labApply(hosts: number) {
           );
       }
     });
-    reset();
+    resetRoutes(lab);
     const routes = scripts.reduce((n, s) => n + s.plan.routes.length, 0);
     return {
       hosts,
       routes,
       podRoutesMs: podRoutes,
       rerunMs: rerun,
-      runbookMs: runbook,
+      runbookMs,
       byHandMs: byHand,
       failures,
     };
-  } finally {
-    labDown(path.join(dir, "lab"));
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function insertion(routes: number) {
@@ -201,6 +154,7 @@ async function main() {
     );
     lab.push(r);
   }
+  const engine = await engineSection(quick ? [3, 10] : [30, 100]);
   const insert = (quick ? [1000] : [1000, 10000]).map((n) => {
     const r = insertion(n);
     console.log(`insert ${n} routes: ip -batch ${r.batchMs} ms, one ip route add each ${r.oneByOneMs} ms`);
@@ -214,13 +168,36 @@ async function main() {
       ["floor", "gcp", "aws", "baremetal"].map((s) => [s, slope(program.filter((r) => r.stack === s))]),
     ),
     lab,
+    engine,
     insert,
   };
   fs.writeFileSync(path.join(__dirname, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(__dirname, "RESULTS.md"), markdown(results));
   console.log("bench: wrote bench/results.json and bench/RESULTS.md");
-  const failures = lab.flatMap((l) => l.failures);
+  const failures = [...lab.flatMap((l) => l.failures), ...engine.runs.flatMap((r) => r.failures)];
   if (failures.length > 0) throw new Error(`some lab steps failed: ${failures.join(", ")}`);
+}
+
+/** The SSH stack under the real engine, from the packed package, at each size; one install for all. */
+async function engineSection(sizes: number[]): Promise<EngineResults> {
+  const consumer = installConsumer();
+  console.log(`engine: packed and installed pod-routes in ${consumer.installMs} ms`);
+  try {
+    const pulumiVersion = execFileSync(path.join(TOOLS_BIN, "pulumi"), ["version"], {
+      encoding: "utf8",
+    }).trim();
+    const runs = [];
+    for (const hosts of sizes) {
+      runs.push(await engineBench(consumer, hosts, variantsFor(hosts), (line) => console.log(line)));
+    }
+    return {
+      consumer: { tarballBytes: consumer.tarballBytes, installMs: consumer.installMs },
+      pulumiVersion,
+      runs,
+    };
+  } finally {
+    disposeConsumer(consumer);
+  }
 }
 
 function markdown(r: {
@@ -229,6 +206,7 @@ function markdown(r: {
   program: ProgramRun[];
   slopes: Record<string, number>;
   lab: Awaited<ReturnType<typeof labApply>>[];
+  engine?: EngineResults;
   insert: ReturnType<typeof insertion>[];
 }): string {
   const floor = new Map(r.program.filter((p) => p.stack === "floor").map((p) => [p.nodes, p.ms]));
@@ -261,7 +239,7 @@ function markdown(r: {
         .map(([s, v]) => `${s} ${v.toFixed(2)}`)
         .join(", ") +
       ".",
-    `The bare-metal stack stops at ${MAX_ROUTES_PER_HOST + 1} nodes, the SSH path's limit (${MAX_ROUTES_PER_HOST.toLocaleString("en-US")} routes on every host), which the program refuses past at preview: host routes are a full mesh (N hosts × N−1 routes), so 5,000 nodes would mean 25 million of them. Its cost grows with the square of N by nature (every host's script lists every other worker), so its per-node slope only holds near these sizes.`,
+    `The bare-metal stack stops at ${MAX_ROUTES_PER_HOST + 1} nodes, the SSH path's limit (${MAX_ROUTES_PER_HOST.toLocaleString("en-US")} routes on every host), which the program refuses past at preview: host routes are a full mesh (N hosts × N−1 routes), so 5,000 nodes would mean 25 million of them. Its cost grows with the square of N by nature (every host's HostRoutes takes every other worker's route as its input), so its per-node slope only holds near these sizes. The mocks return for each HostRoutes what its provider returns (its inputs without the routes). A CPU profile of the bare-metal program at 1,000 nodes (\`node --cpu-prof\`) puts what grows with N² in building each host's \`routes\` input (ssh/component.ts: \`Object.fromEntries\` of N−1 CIDR keys per host), in the SDK serializing those objects, and in the garbage collector; the rest is the SDK's per-resource cost, as for the floor.`,
     "",
     ...targets(r.program, floor),
     "",
@@ -273,6 +251,7 @@ function markdown(r: {
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...labRows,
     "",
+    ...(r.engine ? [...engineMarkdown(r.engine, Number(r.machine["cpus"])), ""] : []),
     "## Route insertion on one host",
     "",
     "| routes | ip -batch ms | one ip route add each ms | ratio |",
