@@ -4,9 +4,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/cidr";
-import { workerRoutes } from "../core/plan";
+import { planCloudRoutes, workerRoutes } from "../core/plan";
 import { Problem, show } from "../core/problems";
-import { RouteRow } from "../core/types";
+import { RouteRow, toRows } from "../core/types";
 import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../common/nodes";
 import { checkRouteLimit, familyOf, importId } from "./plan";
 
@@ -81,16 +81,16 @@ export class PodRoutes extends pulumi.ComponentResource {
     const spec = resolvedSpec(args, `${name}: nodes`, context);
     const byName = new Map(args.nodes.map((n) => [n.name, n]));
     const resources: Record<string, aws.ec2.Route> = {};
-    const rows: pulumi.Output<RouteRow>[] = [];
     for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
       const destination =
         familyOf(route.destination) === 6
           ? { destinationIpv6CidrBlock: route.destination }
           : { destinationCidrBlock: route.destination };
-      // The target waits for the spec: a node whose IP turns out bad gets no route.
-      const networkInterfaceId = pulumi
-        .all([spec, byName.get(route.node)?.networkInterfaceId as pulumi.Input<string>])
-        .apply(([, id]) => id);
+      // The target waits for the spec when IPs are Outputs: a node whose IP turns out bad gets no route.
+      const interfaceId = byName.get(route.node)?.networkInterfaceId as pulumi.Input<string>;
+      const networkInterfaceId = pulumi.Output.isInstance(spec)
+        ? pulumi.all([spec, interfaceId]).apply(([, id]) => id)
+        : interfaceId;
       resources[route.destination] = new aws.ec2.Route(
         `${name}-${cidrSlug(route.destination)}`,
         { routeTableId: args.routeTableId, networkInterfaceId, ...destination },
@@ -105,18 +105,11 @@ export class PodRoutes extends pulumi.ComponentResource {
             : {}),
         },
       );
-      const nextHop = spec.apply((s) => s.nodes.find((n) => n.name === route.node)?.ip ?? "");
-      rows.push(
-        pulumi.all([args.routeTableId, nextHop]).apply(([where, hop]) => ({
-          destination: route.destination,
-          nextHop: hop,
-          node: route.node,
-          where,
-        })),
-      );
     }
     this.resources = resources;
-    this.routes = pulumi.all(rows);
+    this.routes = pulumi
+      .all([args.routeTableId, spec])
+      .apply(([where, s]) => toRows(planCloudRoutes(s, where, args.routeNamePrefix)));
     this.registerOutputs({ routes: this.routes });
   }
 }

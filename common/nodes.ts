@@ -74,14 +74,35 @@ export function specWithIps(args: SpecArgs, origin: string, ips: readonly string
   return validateSpec(specInput(args, origin, ips));
 }
 
-/** The whole spec once every IP is known; a problem then fails the update with every problem listed. */
-export function resolvedSpec(args: SpecArgs, origin: string, context: string): pulumi.Output<RouteSpec> {
-  return pulumi.all(args.nodes.map((node) => node.ip)).apply((ips) => {
+/**
+ * The whole spec once every IP is known; a problem then fails the update with every problem listed. Plain
+ * when every IP is (as in the stack program): then no resource input needs to wait on an Output.
+ */
+export function resolvedSpec(
+  args: SpecArgs,
+  origin: string,
+  context: string,
+): RouteSpec | pulumi.Output<RouteSpec> {
+  const check = (ips: readonly string[]) => {
     const result = specWithIps(args, origin, ips);
     if (!result.ok) throw new PodRoutesError(result.problems, context);
     return result.value;
-  });
+  };
+  const ips = args.nodes.map((node) => node.ip);
+  if (ips.every((ip): ip is string => typeof ip === "string")) return check(ips);
+  return pulumi.all(ips).apply(check);
 }
+
+/** `f` of a value that may be an Output: a plain value gives a plain result, an Output an Output. */
+export function derive<T, U>(value: T | pulumi.Output<T>, f: (value: T) => U): U | pulumi.Output<U> {
+  return pulumi.Output.isInstance(value)
+    ? (value as pulumi.Output<T>).apply((v) => f(v as T))
+    : f(value as T);
+}
+
+/** Each node's IP, by name. */
+export const ipsByName = (spec: RouteSpec): ReadonlyMap<string, string> =>
+  new Map(spec.nodes.map((node) => [node.name, node.ip]));
 
 /** Throws every problem at once, as a component's constructor does before it creates anything. */
 export function throwProblems(problems: readonly Problem[], context: string): void {

@@ -3,10 +3,19 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/cidr";
-import { workerRoutes } from "../core/plan";
+import { planCloudRoutes, workerRoutes } from "../core/plan";
 import { Problem } from "../core/problems";
-import { RouteRow } from "../core/types";
-import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../common/nodes";
+import { RouteRow, toRows } from "../core/types";
+import {
+  derive,
+  ipsByName,
+  knownProblems,
+  NodeArgs,
+  plainNodes,
+  resolvedSpec,
+  SpecArgs,
+  throwProblems,
+} from "../common/nodes";
 import { checkRouteQuota, DEFAULT_PRIORITY, importId } from "./plan";
 
 export interface PodRoutesArgs extends SpecArgs<NodeArgs> {
@@ -58,10 +67,10 @@ export class PodRoutes extends pulumi.ComponentResource {
     super("pod-routes:gcp:PodRoutes", name, {}, opts);
 
     const spec = resolvedSpec(args, `${name}: nodes`, context);
+    const ipOf = derive(spec, ipsByName);
     const resources: Record<string, gcp.compute.Route> = {};
-    const rows: pulumi.Output<RouteRow>[] = [];
     for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
-      const nextHopIp = spec.apply((s) => s.nodes.find((n) => n.name === route.node)?.ip ?? "");
+      const nextHopIp = derive(ipOf, (ips) => ips.get(route.node) ?? "");
       resources[route.destination] = new gcp.compute.Route(
         `${name}-${cidrSlug(route.destination)}`,
         {
@@ -87,17 +96,11 @@ export class PodRoutes extends pulumi.ComponentResource {
             : {}),
         },
       );
-      rows.push(
-        pulumi.all([args.network, nextHopIp]).apply(([where, nextHop]) => ({
-          destination: route.destination,
-          nextHop,
-          node: route.node,
-          where,
-        })),
-      );
     }
     this.resources = resources;
-    this.routes = pulumi.all(rows);
+    this.routes = pulumi
+      .all([args.network, spec])
+      .apply(([where, s]) => toRows(planCloudRoutes(s, where, args.routeNamePrefix)));
     this.registerOutputs({ routes: this.routes });
   }
 }
