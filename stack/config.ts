@@ -237,6 +237,8 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
       if (parsed.data !== undefined) value[key] = parsed.data;
       continue;
     }
+    const salvaged = salvage(key, raw[key]);
+    if (salvaged !== undefined) value[key] = salvaged;
     for (const issue of parsed.error.issues) {
       const path = [key, ...issue.path];
       if (issue.code === "unrecognized_keys") {
@@ -261,6 +263,29 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
   }
   problems.push(...crossChecks(value as Partial<StackConfig>));
   return { value: value as Partial<StackConfig>, problems };
+}
+
+/** The settings objects (gcp, aws, linode, ssh), for `salvage`. */
+const OBJECTS = { gcp: gcpSchema, aws: awsSchema, linode: linodeSchema, ssh: sshSchema } as const;
+
+/**
+ * The parts of a settings object that parse, when the whole does not (their problems are reported): so
+ * that a bad `ssh.port` does not hide which host keys are pinned from the checks that follow. Properties
+ * that do not parse take their defaults; without defaults for them, nothing is salvaged.
+ */
+function salvage(key: Field, given: unknown): unknown {
+  if (!(key in OBJECTS) || typeof given !== "object" || given === null || Array.isArray(given))
+    return undefined;
+  const schema = OBJECTS[key as keyof typeof OBJECTS];
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const parts: Record<string, unknown> = {};
+  for (const [name, part] of Object.entries(given as Record<string, unknown>)) {
+    if (!(name in shape)) continue;
+    const parsed = shape[name]!.safeParse(part);
+    if (parsed.success) parts[name] = part;
+  }
+  const result = schema.safeParse(parts);
+  return result.success ? result.data : undefined;
 }
 
 /** Checks between keys (one node source, the cloud's own settings), on whatever parsed. */

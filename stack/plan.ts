@@ -127,11 +127,27 @@ export function planStack(input: StackInput): StackPlanResult {
           "pod-routes:sshPrivateKey is stored in plain text in the stack's config; store it encrypted: `pulumi config set --secret pod-routes:sshPrivateKey < ~/.ssh/id_ed25519`",
         );
       }
-      if (spec) {
+      // With the host keys themselves broken (their problems are reported), which hosts are pinned is not
+      // known: only the checks that need no host keys run, so that no key that is there is reported missing.
+      const sshBroken =
+        config.ssh === undefined
+          ? parsed.problems.some((p) => p.where.startsWith(`${NAMESPACE}:ssh`))
+          : parsed.problems.some((p) =>
+              [`${NAMESPACE}:ssh.hostKeys`, `${NAMESPACE}:ssh.insecureIgnoreHostKeys`].some((k) =>
+                p.where.startsWith(k),
+              ),
+            );
+      if (spec && sshBroken) {
+        const planned = sshPlan.plan(spec, {
+          setting: (name) => `${NAMESPACE}:${name}`,
+          ...(prefix !== undefined ? { routeNamePrefix: prefix } : {}),
+        });
+        if (!planned.ok) problems.push(...planned.problems);
+      } else if (spec) {
         const checked = checkSshStack(spec, ssh, prefix);
         if (checked.ok) hosts = checked.value;
         else problems.push(...checked.problems);
-      } else if (Array.isArray(config.nodes)) {
+      } else if (Array.isArray(config.nodes) && !sshBroken) {
         // The spec has problems of its own; the host keys of the nodes that are named are checked anyway.
         const named = config.nodes.flatMap((node) => {
           const name = (node as { name?: unknown } | null)?.name;

@@ -307,3 +307,29 @@ describe("one plan for the CLI and the deploy", () => {
     expect(cli("plan", MACHINES).out.split("\n")[0]).toMatch(/^HOST +DESTINATION +NEXT HOP +NODE$/);
   });
 });
+
+describe("a stack file with one example host key left", () => {
+  it("names that key, and does not call the keys that are set missing", () => {
+    const file = tmp(
+      "Pulumi.baremetal.yaml",
+      [
+        "config:",
+        "  pod-routes:cloud: baremetal",
+        "  pod-routes:sshPrivateKey: { secure: v1:abc }",
+        "  pod-routes:nodes:",
+        "    - { name: node-0, ip: 198.19.249.34, podCidr: 10.200.0.0/24 }",
+        "    - { name: node-1, ip: 198.19.249.136, podCidr: 10.200.1.0/24 }",
+        "  pod-routes:ssh:",
+        "    hostKeys:",
+        "      node-0: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7yQ0u4w3x1lYh9Gm6c2dY1f2p8qD4bN0sX5rT9kLmA",
+        "      node-1: ssh-ed25519 EXAMPLE-replace-with-the-key-ssh-keyscan-prints",
+        "",
+      ].join("\n"),
+    );
+    const { code, err } = cli("plan", file);
+    expect(code).toBe(1);
+    expect(err).toContain("pod-routes found 1 problem");
+    expect(err).toContain("pod-routes:ssh.hostKeys.node-1: still holds the example value");
+    expect(err).not.toContain("has no host key");
+  });
+});
