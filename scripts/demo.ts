@@ -67,9 +67,7 @@ async function up(): Promise<number> {
       failed ||= !ok;
     }
   }
-  say(
-    "the routes above are what the runbook verifies. Try: a second `npm run demo` keeps nothing (a new lab);",
-  );
+  say("the routes above are what the runbook verifies; a second `npm run demo` starts over with a new lab;");
   say("tear it down with: npm run demo -- down");
   return failed ? 1 : 0;
 }
