@@ -1,14 +1,14 @@
 // The stack program's engine side: read `pod-routes:*` config, plan it (stack/plan.ts, the same plan as the
 // offline CLI), discover what the config leaves to the cloud, then hand plain values and lookups to one
 // component. Every problem of every layer is thrown together, before any resource exists.
+// Each cloud's SDK (and the component and discovery built on it) is loaded only by the stack that uses it
+// (`load.gcp()`…): @pulumi/aws alone takes about a second to load, and a bare-metal stack needs none.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { PodRoutesError, Problem } from "../core/problems";
 import { RouteSpec } from "../core/types";
-import * as aws from "../aws";
-import * as gcp from "../gcp";
 import * as ssh from "../ssh";
 import {
   AwsConfig,
@@ -18,9 +18,15 @@ import {
   NAMESPACE,
   StackConfig,
 } from "./config";
-import { resolveAws } from "./aws";
-import { lookupInstance, nodesFromInstances } from "./gcp";
-import { LINODE_PRIVATE_BLOCK, LinodeInstanceFacts, lookupLinode, nodesFromLinode } from "./linode";
+import type { LinodeInstanceFacts } from "./linode";
+
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, see the header */
+const load = {
+  gcp: () => [require("../gcp"), require("./gcp")] as [typeof import("../gcp"), typeof import("./gcp")],
+  aws: () => [require("../aws"), require("./aws")] as [typeof import("../aws"), typeof import("./aws")],
+  linode: () => require("./linode") as typeof import("./linode"),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { checkSshStack, planStack, setting, StackPlanResult } from "./plan";
 import { specFromNodes } from "./source";
 
@@ -88,6 +94,7 @@ function fail(problems: readonly Problem[]): never {
 async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise<StackOutputs> {
   const config = planned.config;
   const gcpConfig = config.gcp ?? defaultGcpConfig();
+  const [gcp, { lookupInstance, nodesFromInstances }] = load.gcp();
   let spec = planned.spec;
   if (gcpConfig.discovery) {
     const { zone, instances } = gcpConfig.discovery;
@@ -128,6 +135,7 @@ async function deployAws(planned: StackPlanResult, problems: Problem[]): Promise
   const config = planned.config;
   const awsConfig: AwsConfig | undefined = config.aws;
   if (!awsConfig) fail(problems);
+  const [aws, { resolveAws }] = load.aws();
   const { spec, table, interfaceOf } = await resolveAws(config, awsConfig, planned.spec, problems);
   const component = new aws.PodRoutes("pod-routes", {
     routeTableId: table.id,
@@ -146,6 +154,7 @@ async function deployLinode(planned: StackPlanResult, problems: Problem[]): Prom
   const config = planned.config;
   const linodeConfig: LinodeConfig | undefined = config.linode;
   if (!linodeConfig) fail(problems);
+  const { LINODE_PRIVATE_BLOCK, lookupLinode, nodesFromLinode } = load.linode();
   const labels = [...linodeConfig.controllers, ...linodeConfig.workers];
   const found = await Promise.all(labels.map((label) => lookupLinode(label, linodeConfig.privateNetwork)));
   const facts = found.filter((f): f is LinodeInstanceFacts => !("message" in f));
