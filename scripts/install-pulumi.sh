@@ -7,9 +7,12 @@
 # Pulumi's release downloads:
 #   pulumi                          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi, built at v3.259.0
 #   pulumi-resource-pulumi-nodejs   the SDK's dynamic-provider shim, copied from github.com/pulumi/pulumi/sdk/v3@v3.259.0
-# which is all pod-routes needs: its programs run as Automation API inline programs (the SDK serves the
-# language runtime itself) and its host routes are a dynamic provider (the shim runs them). No provider
-# plugin is downloaded.
+#   pulumi-language-nodejs          TEST INFRASTRUCTURE: pod-routes' own stand-in for Pulumi's Node.js language
+#                                   host (scripts/language-host/), which the module proxy does not serve
+# which is all pod-routes needs: `pulumi preview/up/refresh/destroy` run its TypeScript programs through the
+# stand-in (placed beside `pulumi`, where the engine looks first), and its host routes are a dynamic provider
+# (the shim runs them). No provider plugin is downloaded. Users install the real Pulumi, which ships the
+# official language host.
 #
 # The version matches the npm package the project pins (@pulumi/pulumi 3.259.0). A CLI of that version
 # already on PATH or in the tools dir is reused. Otherwise it is built once, in a wrapper module generated
@@ -33,8 +36,10 @@ CLI_PKG=$CLI_MODULE/cmd/pulumi
 SDK_MODULE=github.com/pulumi/pulumi/sdk/v3
 VERSION_VAR=$SDK_MODULE/go/common/version.Version
 SHIM=pulumi-resource-pulumi-nodejs
+LANGUAGE_HOST=pulumi-language-nodejs
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LANGUAGE_HOST_SRC=$SCRIPT_DIR/language-host/$LANGUAGE_HOST.js
 TOOLS_DIR=${POD_ROUTES_TOOLS:-$HOME/.cache/pod-routes/tools}
 BIN_DIR=$TOOLS_DIR/bin
 GO_CACHE_ROOT=${POD_ROUTES_GO_CACHE:-$(dirname "$TOOLS_DIR")/go}
@@ -75,21 +80,32 @@ find_cli() {
 }
 # The shim is a small shell script: `node <the SDK's dynamic-provider>`, resolved from the program's directory.
 have_shim() { [ -x "$BIN_DIR/$SHIM" ] && grep -q "cmd/dynamic-provider" "$BIN_DIR/$SHIM"; }
+# The language-host stand-in: this checkout's copy (the tools dir is shared by every clone on the machine).
+have_language_host() { [ -x "$BIN_DIR/$LANGUAGE_HOST" ] && cmp -s "$LANGUAGE_HOST_SRC" "$BIN_DIR/$LANGUAGE_HOST"; }
+install_language_host() {
+  have_language_host && return 0
+  mkdir -p "$BIN_DIR"
+  install -m 0755 "$LANGUAGE_HOST_SRC" "$BIN_DIR/.$LANGUAGE_HOST.tmp"
+  mv -f "$BIN_DIR/.$LANGUAGE_HOST.tmp" "$BIN_DIR/$LANGUAGE_HOST"
+  log "installed the test stand-in for the Node.js language host as $BIN_DIR/$LANGUAGE_HOST"
+}
 
 done_ok() {
-  log "pulumi $PULUMI_VERSION and $SHIM are in $BIN_DIR (export PATH=\"$BIN_DIR:\$PATH\")"
+  log "pulumi $PULUMI_VERSION, $SHIM and $LANGUAGE_HOST are in $BIN_DIR (export PATH=\"$BIN_DIR:\$PATH\")"
   if $print_path; then printf '%s\n' "$BIN_DIR"; fi
   exit 0
 }
 
 cli=$(find_cli || true)
+if $check_only; then
+  if [ -n "$cli" ] && have_shim && have_language_host; then done_ok; fi
+  log "missing: $([ -n "$cli" ] || echo "pulumi $PULUMI_VERSION ")$(have_shim || echo "$SHIM ")$(have_language_host || echo "$LANGUAGE_HOST (this checkout's)")"
+  exit 1
+fi
 if [ -n "$cli" ] && have_shim; then
   [ "$cli" = "$BIN_DIR/pulumi" ] || ln -sfn "$cli" "$BIN_DIR/pulumi"
+  install_language_host
   done_ok
-fi
-if $check_only; then
-  log "missing: ${cli:+}$([ -n "$cli" ] || echo "pulumi $PULUMI_VERSION ")$(have_shim || echo "$SHIM")"
-  exit 1
 fi
 
 # Go: the machine's when new enough, else a pinned toolchain from the module proxy (install-go.sh).
@@ -165,4 +181,5 @@ if ! have_shim; then
   fi
   install -m 0755 "$dir/nodejs/dist/$SHIM" "$BIN_DIR/$SHIM"
 fi
+install_language_host
 done_ok
