@@ -385,3 +385,47 @@ find /etc -type f -exec md5sum {} + | LC_ALL=C sort -k2`;
 export function hostSnapshot(labDir: LabRef, host: string): string {
   return hostExec(labDir, host, ["sh", "-c", HOST_SNAPSHOT]);
 }
+
+/**
+ * Why the lab at `ref` cannot be sent traffic now, or [] when it can: its lab.json is there, every host's
+ * namespaces are still held by that host's holder, and every host address routes through the lab's own
+ * workstation veth. Anything else (the lab torn down, the machine rebooted, another lab in its place)
+ * would send the packets for its addresses out of the machine's default route: callers check this first,
+ * and send nothing when it finds a problem.
+ */
+export function labProblems(ref: LabRef): string[] {
+  let lab: Lab;
+  try {
+    lab = resolveLab(ref);
+  } catch (error) {
+    return [error instanceof Error ? error.message : String(error)];
+  }
+  const problems: string[] = [];
+  for (const host of lab.hosts) {
+    try {
+      holderPid(lab.dir, host.name);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      continue;
+    }
+    const route = spawnSync("ip", ["-o", "route", "get", host.ip], { encoding: "utf8" });
+    const dev = / dev (\S+)/.exec(route.stdout)?.[1];
+    if (route.status !== 0 || dev !== lab.workstationInterface) {
+      problems.push(
+        `${host.name} (${host.ip}) is not reached through the lab's ${lab.workstationInterface} but ${dev === undefined ? "no interface" : `via ${dev}`}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Throws, naming every problem, unless the lab at `ref` is up and its addresses lead into it. */
+export function requireLabUp(ref: LabRef, doing: string): Lab {
+  const problems = labProblems(ref);
+  if (problems.length > 0) {
+    throw new LabError(
+      `not ${doing}: the lab at ${labDirOf(ref)} is not the one that is up, so its addresses would leave this machine:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+  return resolveLab(ref);
+}

@@ -1,11 +1,13 @@
-// The bare-metal stack under the real Pulumi engine, against the lab: the repository's stack program
-// (index.ts) with its stack config, run inline through the Automation API, as `pulumi up` runs it. Nothing
-// is mocked: the engine plans, applies, refreshes and deletes; HostRoutes (a dynamic provider) talks to the
-// lab's real sshd over SSH; the hosts' routes are read back with `ip route` and proven with pings.
+// The bare-metal stack as users run it: `pulumi` itself, in a clone of this repository, on its own
+// Pulumi.yaml, Pulumi.baremetal.yaml and stack program (index.ts), with the commands the README gives
+// (`stack select --create`, `config set --secret … < key`, `config set --path`, `preview --diff`, `up --yes`,
+// `stack output`, `refresh`, `destroy`), against the lab. Nothing is mocked: the engine plans, applies,
+// refreshes and deletes; HostRoutes (a dynamic provider) talks to the lab's real sshd; the hosts' routes are
+// read back with `ip route` and proven with pings. The program runs through the language host beside the CLI
+// (here the project's test stand-in for the official one, scripts/language-host).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { createEngine, Engine } from "../../lab/engine";
 import {
   hostExec,
   hostRoutes,
@@ -15,11 +17,20 @@ import {
   labHost,
   labUp,
   podPing,
+  requireLabUp,
   requireRoot,
   sshdStart,
   sshdStop,
   sshRun,
 } from "../../lab/lab";
+import {
+  changeSummary,
+  CliOptions,
+  CliResult,
+  cloneCheckout,
+  PulumiCli,
+  pulumiCli,
+} from "../../lab/pulumi-cli";
 import { renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/scripts";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
@@ -32,61 +43,58 @@ const EXPECTED = Object.fromEntries(EXPECTED_ROUTES.map(([h, r]) => [h, [...r]])
 const HOSTS = ["server", "node-0", "node-1", "spare"];
 
 let lab: Lab;
-let engine: Engine;
+let cli: PulumiCli;
 let dir: string;
+let clone: string;
 let files = 0;
+const pinned: Record<string, string> = {};
 const baseline: Record<string, string> = {};
+
+/** `pulumi <args>` in the clone, only once the lab it talks to is the one that is up. */
+function pulumi(args: readonly string[], options: CliOptions = {}): CliResult {
+  requireLabUp(lab, `running pulumi ${args.join(" ")}`);
+  return cli.run(args, options);
+}
+/** A command that must fail: its whole output. */
+function failing(args: readonly string[], options: CliOptions = {}): string {
+  const result = pulumi(args, { ...options, mayFail: true });
+  if (result.code === 0)
+    throw new Error(`pulumi ${args.join(" ")} succeeded; expected it to fail:\n${result.output}`);
+  return result.output;
+}
 
 /** The routes pod-routes owns on a host, as `ip route` prints them (without the device). */
 const ours = (host: string) =>
   hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
 const allOurs = () => Object.fromEntries(HOSTS.map((h) => [h, ours(h)]));
-const program = async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the stack program, as the engine runs it
-  const stackProgram = require(path.join(PROJECT_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
-  return stackProgram();
-};
 
-/** The bare-metal stack for these machines.txt lines, with the lab's host keys pinned by address. */
-async function configure(lines: readonly string[], extra: Record<string, unknown> = {}): Promise<void> {
-  const file = path.join(dir, `machines-${++files}.txt`);
-  fs.writeFileSync(file, `${lines.join("\n")}\n`);
-  const hostKeys = Object.fromEntries(
-    lines.map((line) => {
-      const [ip, , name] = line.split(/\s+/);
-      return [name, lab.hosts.find((h) => h.ip === ip)?.hostKey];
-    }),
-  );
-  const config: Record<string, { value: string; secret?: boolean }> = {
-    "pod-routes:cloud": { value: "baremetal" },
-    "pod-routes:clusterCidr": { value: "10.200.0.0/16" },
-    "pod-routes:machinesFile": { value: file },
-    "pod-routes:ssh": { value: JSON.stringify({ user: "root", hostKeys }) },
-    "pod-routes:sshPrivateKey": { value: fs.readFileSync(lab.clientKey, "utf8"), secret: true },
-  };
-  for (const [key, value] of Object.entries(extra)) config[key] = { value: String(value) };
-  await engine.stack.setAllConfig(config);
+/** Pins a host's key as the README says: `pulumi config set --path 'pod-routes:ssh.hostKeys.<host>' …`. */
+function pin(name: string, ip: string): void {
+  const key = lab.hosts.find((h) => h.ip === ip)?.hostKey;
+  if (key === undefined) throw new Error(`no lab host at ${ip}`);
+  if (pinned[name] === key) return;
+  cli.run(["config", "set", "--path", `pod-routes:ssh.hostKeys.${name}`, key]);
+  pinned[name] = key;
+}
+
+/** The stack on these machines.txt lines: a file in the clone, named by `pod-routes:machinesFile`. */
+function configure(lines: readonly string[]): void {
+  const file = `machines-${++files}.txt`;
+  fs.writeFileSync(path.join(clone, file), `${lines.join("\n")}\n`);
+  cli.run(["config", "set", "pod-routes:machinesFile", file]);
+  for (const line of lines) {
+    const [ip = "", , name = ""] = line.split(/\s+/);
+    pin(name, ip);
+  }
 }
 
 /** What the stack's state says of a host's HostRoutes (its outputs). */
-async function stateOf(host: string): Promise<Record<string, unknown> | undefined> {
-  const deployment = await engine.stack.exportStack();
-  const resources = (
-    deployment.deployment as { resources?: { urn: string; outputs?: Record<string, unknown> }[] }
-  ).resources;
-  return resources?.find((r) => r.urn.endsWith(`HostRoutes::pod-routes-${host}`))?.outputs;
+function stateOf(host: string): Record<string, unknown> | undefined {
+  return cli.exportStack().deployment.resources?.find((r) => r.urn.endsWith(`HostRoutes::pod-routes-${host}`))
+    ?.outputs;
 }
 
-async function failureOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    return String((error as Error).message);
-  }
-  throw new Error("expected the operation to fail, but it succeeded");
-}
-
-beforeAll(async () => {
+beforeAll(() => {
   requireRoot();
   fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
   dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-baremetal-"));
@@ -94,8 +102,8 @@ beforeAll(async () => {
   fs.writeFileSync(machines, `${[...RUNBOOK, SPARE].join("\n")}\n`);
   lab = labUp(machines, path.join(dir, "lab"));
   for (const host of HOSTS) baseline[host] = hostSnapshot(lab, host);
-  engine = await createEngine("baremetal", program, { dir: path.join(dir, "engine") });
-  await configure(RUNBOOK);
+  clone = cloneCheckout(path.join(dir, "clone"));
+  cli = pulumiCli(clone, path.join(dir, "pulumi"));
 });
 
 afterAll(() => {
@@ -106,25 +114,43 @@ afterAll(() => {
   }
 });
 
-describe("the bare-metal stack under the real engine", () => {
-  it("previews one create per host, showing each host's routes", async () => {
-    const preview = await engine.stack.preview({ diff: true });
+describe("the bare-metal stack through the pulumi CLI, as the README runs it", () => {
+  it("sets the stack up with the README's commands: the key as a secret, the host keys with --path", () => {
+    cli.run(["stack", "select", "--create", "baremetal"]);
+    cli.run(["config", "set", "--secret", "pod-routes:sshPrivateKey"], {
+      input: fs.readFileSync(lab.clientKey, "utf8"),
+    });
+    // The stack file names examples/machines.txt, the lab's machines: only the host keys are the user's.
+    for (const line of RUNBOOK) {
+      const [ip = "", , name = ""] = line.split(/\s+/);
+      pin(name, ip);
+    }
+    const stackFile = fs.readFileSync(path.join(clone, "Pulumi.baremetal.yaml"), "utf8");
+    expect(stackFile).toContain("pod-routes:machinesFile: examples/machines.txt");
+    expect(stackFile).toContain("secure: v1:");
+    expect(stackFile).not.toMatch(/hostKeys:[^]*EXAMPLE/);
+  });
+
+  it("previews one create per host, showing each host's routes, with no warning", () => {
+    const preview = pulumi(["preview", "--diff"]);
     // The stack, the component, and one HostRoutes per host.
-    expect(preview.changeSummary).toEqual({ create: 5 });
-    expect(preview.stdout).toContain('10.200.1.0/24: "198.19.249.136 node-1"');
-    expect(preview.stdout).toContain('10.200.0.0/24: "198.19.249.34 node-0"');
-    expect(preview.stdout).toContain("+ pulumi-nodejs:dynamic/pod-routes:HostRoutes: (create)");
+    expect(changeSummary(preview.output)).toEqual({ create: 5 });
+    expect(preview.output).toContain('10.200.1.0/24: "198.19.249.136 node-1"');
+    expect(preview.output).toContain('10.200.0.0/24: "198.19.249.34 node-0"');
+    expect(preview.output).toContain("+ pulumi-nodejs:dynamic/pod-routes:HostRoutes: (create)");
+    expect(preview.output).not.toMatch(/warning|DEP0\d+/i);
     expect(allOurs()).toEqual({ server: [], "node-0": [], "node-1": [], spare: [] });
   });
 
-  it("installs exactly the runbook's routes, and pods on different nodes reach each other", async () => {
+  it("installs exactly the runbook's routes, and pods on different nodes reach each other", () => {
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(false);
-    const up = await engine.stack.up();
-    expect(up.summary.resourceChanges).toEqual({ create: 5 });
+    const up = pulumi(["up", "--yes"]);
+    expect(changeSummary(up.output)).toEqual({ create: 5 });
+    expect(up.output).not.toMatch(/warning/i);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
     expect(podPing(lab, "node-1", labHost(lab, "node-0").podIp!)).toBe(true);
-    expect(up.outputs["routes"]?.value).toEqual([
+    expect(JSON.parse(cli.run(["stack", "output", "routes", "--json"]).stdout)).toEqual([
       {
         destination: "10.200.0.0/24",
         nextHop: "198.19.249.34",
@@ -138,11 +164,15 @@ describe("the bare-metal stack under the real engine", () => {
         where: "every host but node-1",
       },
     ]);
-    expect(up.outputs["hosts"]?.value).toEqual({ server: 2, "node-0": 1, "node-1": 1 });
+    expect(JSON.parse(cli.run(["stack", "output", "hosts", "--json"]).stdout)).toEqual({
+      server: 2,
+      "node-0": 1,
+      "node-1": 1,
+    });
   });
 
   it("stores the SSH private key only encrypted, and no script in the state", () => {
-    const checkpoint = engine.checkpoint();
+    const checkpoint = cli.checkpoint("pod-routes", "baremetal");
     const keyLines = fs
       .readFileSync(lab.clientKey, "utf8")
       .split("\n")
@@ -155,7 +185,7 @@ describe("the bare-metal stack under the real engine", () => {
     expect(copies.length).toBe(2 * 3); // inputs and outputs of each host
     expect(checkpoint).not.toMatch(/"privateKey":"/);
     expect(checkpoint).not.toMatch(/ip -batch|#!\/bin\/sh|POD_ROUTES_DATA/);
-    // The provider in the state is a reference to pod-routes' code (here the repository's shim), not the code.
+    // The provider in the state is a reference to pod-routes' code (here the clone's shim), not the code.
     const resources = (
       JSON.parse(checkpoint) as {
         checkpoint: { latest: { resources: { type: string; inputs?: Record<string, unknown> }[] } };
@@ -165,34 +195,70 @@ describe("the bare-metal stack under the real engine", () => {
     for (const r of resources) expect(String(r.inputs?.["__provider"]).length).toBeLessThan(3000);
   });
 
-  it("changes nothing on a second up, without opening a single SSH session", async () => {
-    engine.sessions.reset();
-    const again = await engine.stack.up();
-    expect(again.summary.resourceChanges).toEqual({ same: 5 });
-    expect(engine.sessions.count()).toBe(0);
-    // The up before this one opened one session per host (the log works).
+  it("changes nothing on a second up, without opening a single SSH session", () => {
+    cli.sessions.reset();
+    const again = pulumi(["up", "--yes"]);
+    expect(changeSummary(again.output)).toEqual({ same: 5 });
+    expect(cli.sessions.count()).toBe(0);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
   });
 
-  it("finds a route deleted by hand on refresh, and up --refresh puts it back", async () => {
-    hostExec(lab, "node-0", ["ip", "route", "del", "10.200.1.0/24"]);
-    expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(false);
-    engine.sessions.reset();
-    const refresh = await engine.stack.refresh();
-    expect(refresh.summary.resourceChanges).toEqual({ same: 4, update: 1 });
-    // One session per host: a refresh reads every host.
-    expect(engine.sessions.count()).toBe(3);
-    expect((await stateOf("node-0"))?.["drift"]).toEqual([
-      "10.200.1.0/24 via 198.19.249.136 is missing (removed by hand?)",
-    ]);
-    const repair = await engine.stack.up({ refresh: true });
-    expect(repair.summary.resourceChanges).toEqual({ same: 4, update: 1 });
-    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
-    expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
-    expect((await stateOf("node-0"))?.["drift"]).toEqual([]);
+  it("issue 17 item 1: after npm run build and npm pack, pulumi preview still runs the stack program: no change, no warning", () => {
+    for (const step of [
+      ["run", "build"],
+      ["pack", "--pack-destination", dir],
+    ]) {
+      const built = spawnSync("npm", step, { cwd: clone, encoding: "utf8", timeout: 300_000 });
+      expect([step.join(" "), built.status, built.stderr.slice(-2000)]).toEqual([
+        step.join(" "),
+        0,
+        expect.any(String),
+      ]);
+      expect(fs.existsSync(path.join(clone, "dist", "pod-routes.js"))).toBe(true);
+      const preview = pulumi(["preview", "--diff"]);
+      // Without Pulumi.yaml's `main`, the runtime ran package.json's export (the library root): `- 4 to delete`.
+      expect([step.join(" "), changeSummary(preview.output)]).toEqual([step.join(" "), { same: 5 }]);
+      expect(preview.output).not.toMatch(/warning|DEP0\d+|entry point/i);
+    }
+    fs.rmSync(path.join(clone, "dist"), { recursive: true, force: true });
   });
 
-  it("finds a missing state file and a foreign route in the way, and refuses to replace the foreign route", async () => {
+  it("issue 17 item 2: runs the program without type-checking the project (that is npm run typecheck's job)", () => {
+    const file = path.join(clone, "stack", "source.ts");
+    const original = fs.readFileSync(file, "utf8");
+    // A type error that changes nothing at run time: a type-checking runtime fails the preview on it.
+    fs.writeFileSync(
+      file,
+      `${original}\nexport const typeCheckProbe: number = "not a number" as unknown as string;\n`,
+    );
+    try {
+      const preview = pulumi(["preview"]);
+      expect(changeSummary(preview.output)).toEqual({ same: 5 });
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it("finds a route deleted by hand on refresh, and up --refresh puts it back", () => {
+    hostExec(lab, "node-0", ["ip", "route", "del", "10.200.1.0/24"]);
+    expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(false);
+    cli.sessions.reset();
+    const refresh = pulumi(["refresh", "--yes", "--diff"]);
+    expect(changeSummary(refresh.output)).toEqual({ same: 4, update: 1 });
+    expect(refresh.output).toContain('"10.200.1.0/24 via 198.19.249.136 is missing (removed by hand?)"');
+    // One session per host: a refresh reads every host.
+    expect(cli.sessions.count()).toBe(3);
+    expect(stateOf("node-0")?.["drift"]).toEqual([
+      "10.200.1.0/24 via 198.19.249.136 is missing (removed by hand?)",
+    ]);
+    const repair = pulumi(["up", "--yes", "--refresh"]);
+    expect(changeSummary(repair.output)).toEqual({ same: 4, update: 1 });
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
+    expect(stateOf("node-0")?.["drift"]).toEqual([]);
+  });
+
+  it("finds a missing state file and a foreign route in the way, and refuses to replace the foreign route", () => {
     hostExec(lab, "server", ["rm", STATE_FILE]);
     hostExec(lab, "node-1", [
       "ip",
@@ -204,15 +270,15 @@ describe("the bare-metal stack under the real engine", () => {
       "proto",
       "static",
     ]);
-    await engine.stack.refresh();
-    expect((await stateOf("server"))?.["drift"]).toEqual([
+    pulumi(["refresh", "--yes"]);
+    expect(stateOf("server")?.["drift"]).toEqual([
       `pod-routes' state file ${STATE_FILE} is missing (the host was rebuilt or cleaned by hand?)`,
     ]);
-    expect(String((await stateOf("node-1"))?.["drift"])).toContain(
+    expect(String(stateOf("node-1")?.["drift"])).toContain(
       "10.200.0.0/24 via 198.19.249.34: in the way: 10.200.0.0/24 via 198.19.249.10",
     );
     // The up repairs the server; node-1 is refused, naming the route, and left as it is.
-    const message = await failureOf(() => engine.stack.up());
+    const message = failing(["up", "--yes"]);
     expect(message).toContain("host node-1 (198.19.249.136:22)");
     expect(message).toContain("already has a route 10.200.0.0/24 via 198.19.249.10");
     expect(hostExec(lab, "server", ["cat", STATE_FILE])).toContain("10.200.1.0/24 198.19.249.136");
@@ -221,44 +287,30 @@ describe("the bare-metal stack under the real engine", () => {
     ]);
     // Once the foreign route is gone, the next up converges.
     hostExec(lab, "node-1", ["ip", "route", "del", "10.200.0.0/24"]);
-    await engine.stack.up({ refresh: true });
+    pulumi(["up", "--yes", "--refresh"]);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
-    expect((await engine.stack.up()).summary.resourceChanges).toEqual({ same: 5 });
+    expect(changeSummary(pulumi(["up", "--yes"]).output)).toEqual({ same: 5 });
   });
 
-  it("keeps a host it cannot reach on refresh, and names it", async () => {
+  it("keeps a host it cannot reach on refresh, and names it", () => {
     sshdStop(lab, "node-1");
     try {
-      const message = await failureOf(() => engine.stack.refresh());
+      const message = failing(["refresh", "--yes"]);
       expect(message).toContain("pod-routes: refreshing host node-1 (198.19.249.136:22)");
       expect(message).toContain("Its last known state is kept");
-      expect(await stateOf("node-1")).toBeDefined();
+      expect(stateOf("node-1")).toBeDefined();
     } finally {
       sshdStart(lab, "node-1");
     }
-    expect((await engine.stack.refresh()).summary.resourceChanges).toEqual({ same: 5 });
+    expect(changeSummary(pulumi(["refresh", "--yes"]).output)).toEqual({ same: 5 });
   });
 
-  it("fails an up naming a host whose sshd is down, while the other hosts converge", async () => {
+  it("fails an up naming a host whose sshd is down, while with --continue-on-error the other hosts converge", () => {
     // A new worker on the spare machine: every host gets a route to its pods.
-    const withSpare = [...RUNBOOK, "198.19.249.200 spare.kubernetes.local spare 10.200.2.0/24"];
-    await configure(withSpare);
+    configure([...RUNBOOK, "198.19.249.200 spare.kubernetes.local spare 10.200.2.0/24"]);
     sshdStop(lab, "node-0");
     try {
-      // `pulumi up --continue-on-error`: the engine does not stop starting the other hosts at the first failure.
-      const run = spawnSync(
-        process.execPath,
-        [
-          "-r",
-          "ts-node/register/transpile-only",
-          path.join(__dirname, "up-continue.ts"),
-          engine.dir,
-          "baremetal",
-        ],
-        { encoding: "utf8", timeout: 300_000, env: process.env },
-      );
-      expect(run.stderr).toBe("");
-      const { message } = JSON.parse(run.stdout) as { message: string };
+      const message = failing(["up", "--yes", "--continue-on-error"]);
       expect(message).toContain("host node-0 (198.19.249.34:22): cannot connect to 198.19.249.34:22");
       expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
       expect(ours("server")).toEqual([...EXPECTED["server"]!, "10.200.2.0/24 via 198.19.249.200"]);
@@ -266,27 +318,28 @@ describe("the bare-metal stack under the real engine", () => {
     } finally {
       sshdStart(lab, "node-0");
     }
-    const recovery = await engine.stack.up();
-    expect(recovery.summary.resourceChanges).toEqual({ same: 5, update: 1 });
+    const recovery = pulumi(["up", "--yes"]);
+    expect(changeSummary(recovery.output)).toEqual({ same: 5, update: 1 });
     expect(ours("node-0")).toEqual([...EXPECTED["node-0"]!, "10.200.2.0/24 via 198.19.249.200"]);
   });
 
-  it("removes a node: its routes go from every host, and its machine is as it was", async () => {
-    await configure(RUNBOOK);
-    const removal = await engine.stack.up();
-    expect(removal.summary.resourceChanges).toEqual({ delete: 1, same: 2, update: 3 });
+  it("removes a node: its routes go from every host, and its machine is as it was", () => {
+    configure(RUNBOOK);
+    const removal = pulumi(["up", "--yes"]);
+    expect(changeSummary(removal.output)).toEqual({ delete: 1, same: 2, update: 3 });
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
     expect(hostSnapshot(lab, "spare")).toBe(baseline["spare"]);
   });
 
-  it("moves a node to another machine: the old one is cleaned first, the new one takes its routes", async () => {
-    const moved = RUNBOOK.map((l) =>
-      l.replace("198.19.249.136 node-1.kubernetes.local", "198.19.249.200 node-1.kubernetes.local"),
+  it("moves a node to another machine: the old one is cleaned first, the new one takes its routes", () => {
+    configure(
+      RUNBOOK.map((l) =>
+        l.replace("198.19.249.136 node-1.kubernetes.local", "198.19.249.200 node-1.kubernetes.local"),
+      ),
     );
-    await configure(moved);
-    const up = await engine.stack.up({ diff: true });
+    const up = pulumi(["up", "--yes", "--diff"]);
     // node-1's HostRoutes is replaced (its address is another machine); the others route to its new address.
-    expect(up.summary.resourceChanges).toEqual({ replace: 1, same: 2, update: 2 });
+    expect(changeSummary(up.output)).toEqual({ replace: 1, same: 2, update: 2 });
     expect(hostSnapshot(lab, "node-1")).toBe(baseline["node-1"]);
     expect(allOurs()).toEqual({
       server: ["10.200.0.0/24 via 198.19.249.34", "10.200.1.0/24 via 198.19.249.200"],
@@ -296,19 +349,17 @@ describe("the bare-metal stack under the real engine", () => {
     });
   });
 
-  it("refuses to leave an unreachable old machine silently, and forgets it when told to", async () => {
-    await configure(RUNBOOK);
+  it("refuses to leave an unreachable old machine silently, and forgets it when told to", () => {
+    configure(RUNBOOK);
     sshdStop(lab, "spare");
     try {
-      const message = await failureOf(() => engine.stack.up());
+      const message = failing(["up", "--yes"]);
       expect(message).toContain("removing the routes of host node-1 (198.19.249.200:22)");
       expect(message).toContain("POD_ROUTES_FORGET_UNREACHABLE=node-1");
       expect(message).toContain("pulumi state delete");
-      engine.stack.workspace.envVars["POD_ROUTES_FORGET_UNREACHABLE"] = "node-1";
-      const forgot = await engine.stack.up();
-      expect(forgot.summary.resourceChanges).toMatchObject({ replace: 1 });
+      const forgot = pulumi(["up", "--yes"], { env: { POD_ROUTES_FORGET_UNREACHABLE: "node-1" } });
+      expect(changeSummary(forgot.output)).toMatchObject({ replace: 1 });
     } finally {
-      delete engine.stack.workspace.envVars["POD_ROUTES_FORGET_UNREACHABLE"];
       sshdStart(lab, "spare");
     }
     expect(allOurs()).toEqual({ ...EXPECTED, spare: ["10.200.0.0/24 via 198.19.249.34"] });
@@ -318,13 +369,13 @@ describe("the bare-metal stack under the real engine", () => {
     expect(hostSnapshot(lab, "spare")).toBe(baseline["spare"]);
   });
 
-  it("destroy leaves every host exactly as it was before pod-routes", async () => {
-    const destroy = await engine.stack.destroy();
-    expect(destroy.summary.resourceChanges).toEqual({ delete: 5 });
+  it("destroy leaves every host exactly as it was before pod-routes", () => {
+    const destroy = pulumi(["destroy", "--yes"]);
+    expect(changeSummary(destroy.output)).toEqual({ delete: 5 });
     for (const host of HOSTS) expect(hostSnapshot(lab, host)).toBe(baseline[host]);
   });
 
-  it("adopts the routes the runbook made by hand only when told to", async () => {
+  it("adopts the routes the runbook made by hand only when told to", () => {
     const runbook: Record<string, string[][]> = {
       server: [
         ["ip", "route", "add", "10.200.0.0/24", "via", "198.19.249.34"],
@@ -334,14 +385,14 @@ describe("the bare-metal stack under the real engine", () => {
       "node-1": [["ip", "route", "add", "10.200.0.0/24", "via", "198.19.249.34"]],
     };
     for (const [host, commands] of Object.entries(runbook)) for (const c of commands) hostExec(lab, host, c);
-    const message = await failureOf(() => engine.stack.up());
+    const message = failing(["up", "--yes"]);
     expect(message).toContain("already has the route 10.200.1.0/24 via 198.19.249.136");
     expect(message).toContain("Set pod-routes:adopt to true");
-    await configure(RUNBOOK, { "pod-routes:adopt": "true" });
-    const adopted = await engine.stack.up();
-    expect(adopted.summary.resourceChanges).toMatchObject({ create: 3 });
+    cli.run(["config", "set", "pod-routes:adopt", "true"]);
+    const adopted = pulumi(["up", "--yes"]);
+    expect(changeSummary(adopted.output)).toMatchObject({ create: 3 });
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
-    await engine.stack.destroy();
+    pulumi(["destroy", "--yes"]);
     // The adopted routes were pod-routes' from then on: destroy removes them, and nothing else.
     for (const host of HOSTS) expect(ours(host)).toEqual([]);
     for (const host of HOSTS)
