@@ -4,6 +4,8 @@ const common = {
   testEnvironment: "node",
   // Examples import the package by name, as users' programs do.
   moduleNameMapper: { "^pod-routes$": "<rootDir>/pod-routes.ts" },
+  // The engine tests' clones of the checkout (each with a package.json named pod-routes) and the demo's state.
+  modulePathIgnorePatterns: ["<rootDir>/.tmp/", "<rootDir>/.lab/", "<rootDir>/.demo/", "<rootDir>/dist/"],
 };
 
 module.exports = {
