@@ -82,28 +82,36 @@ export class PodRoutes extends pulumi.ComponentResource {
     const byName = new Map(args.nodes.map((n) => [n.name, n]));
     const resources: Record<string, aws.ec2.Route> = {};
     for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
-      const destination =
-        familyOf(route.destination) === 6
-          ? { destinationIpv6CidrBlock: route.destination }
-          : { destinationCidrBlock: route.destination };
+      const ipv6 = familyOf(route.destination) === 6;
       // The target waits for the spec when IPs are Outputs: a node whose IP turns out bad gets no route.
       const interfaceId = byName.get(route.node)?.networkInterfaceId as pulumi.Input<string>;
       const networkInterfaceId = pulumi.Output.isInstance(spec)
         ? pulumi.all([spec, interfaceId]).apply(([, id]) => id)
         : interfaceId;
+      // Every input spelled out, none through a conditional spread (a spread key escapes TypeScript's
+      // excess-property check): a misspelled one is a compile error. An undefined input is left out, exactly
+      // as if it were not written (the SDK sets every key of RouteArgs either way).
+      const inputs: aws.ec2.RouteArgs = {
+        routeTableId: args.routeTableId,
+        networkInterfaceId,
+        destinationCidrBlock: ipv6 ? undefined : route.destination,
+        destinationIpv6CidrBlock: ipv6 ? route.destination : undefined,
+      };
+      const options: pulumi.CustomResourceOptions = {
+        parent: this,
+        // Earlier versions created these at the stack's top level under the physical-style name.
+        aliases: [{ name: route.name, parent: pulumi.rootStackResource }],
+        // A table holds one route per destination, so a replacement must remove the old one first.
+        deleteBeforeReplace: true,
+        import:
+          args.adopt && typeof args.routeTableId === "string"
+            ? importId(args.routeTableId, route.destination)
+            : undefined,
+      };
       resources[route.destination] = new aws.ec2.Route(
         `${name}-${cidrSlug(route.destination)}`,
-        { routeTableId: args.routeTableId, networkInterfaceId, ...destination },
-        {
-          parent: this,
-          // Earlier versions created these at the stack's top level under the physical-style name.
-          aliases: [{ name: route.name, parent: pulumi.rootStackResource }],
-          // A table holds one route per destination, so a replacement must remove the old one first.
-          deleteBeforeReplace: true,
-          ...(args.adopt && typeof args.routeTableId === "string"
-            ? { import: importId(args.routeTableId, route.destination) }
-            : {}),
-        },
+        inputs,
+        options,
       );
     }
     this.resources = resources;

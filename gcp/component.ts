@@ -71,30 +71,34 @@ export class PodRoutes extends pulumi.ComponentResource {
     const resources: Record<string, gcp.compute.Route> = {};
     for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
       const nextHopIp = derive(ipOf, (ips) => ips.get(route.node) ?? "");
+      // Every input spelled out, none through a conditional spread (a spread key escapes TypeScript's
+      // excess-property check): a misspelled one is a compile error. An undefined input is the provider's
+      // default, exactly as if it were left out (the SDK sets every key of RouteArgs either way).
+      const inputs: gcp.compute.RouteArgs = {
+        // The runbook's own name, so a re-ordered node list never replaces a route. Everything here must
+        // match a hand-made route for an import to show no diff: name, network, destRange, nextHopIp,
+        // priority and description.
+        name: route.name,
+        network: args.network,
+        destRange: route.destination,
+        nextHopIp,
+        priority: args.priority ?? DEFAULT_PRIORITY,
+        project: args.project,
+        description: args.description,
+      };
+      const options: pulumi.CustomResourceOptions = {
+        parent: this,
+        // Earlier versions created these at the stack's top level under their physical name.
+        aliases: [{ name: route.name, parent: pulumi.rootStackResource }],
+        // Every field forces a replacement and the name is fixed, so the old route must go first.
+        deleteBeforeReplace: true,
+        import:
+          args.adopt && typeof args.project === "string" ? importId(args.project, route.name) : undefined,
+      };
       resources[route.destination] = new gcp.compute.Route(
         `${name}-${cidrSlug(route.destination)}`,
-        {
-          // The runbook's own name, so a re-ordered node list never replaces a route. Everything here must
-          // match a hand-made route for an import to show no diff: name, network, destRange, nextHopIp,
-          // priority and description.
-          name: route.name,
-          network: args.network,
-          destRange: route.destination,
-          nextHopIp,
-          priority: args.priority ?? DEFAULT_PRIORITY,
-          ...(args.project !== undefined ? { project: args.project } : {}),
-          ...(args.description !== undefined ? { description: args.description } : {}),
-        },
-        {
-          parent: this,
-          // Earlier versions created these at the stack's top level under their physical name.
-          aliases: [{ name: route.name, parent: pulumi.rootStackResource }],
-          // Every field forces a replacement and the name is fixed, so the old route must go first.
-          deleteBeforeReplace: true,
-          ...(args.adopt && typeof args.project === "string"
-            ? { import: importId(args.project, route.name) }
-            : {}),
-        },
+        inputs,
+        options,
       );
     }
     this.resources = resources;

@@ -9,11 +9,17 @@ describe("pod-routes:adopt", () => {
 
   it("imports the runbook's gcloud routes by their GCP ids", async () => {
     const result = await runProgram({ stack: "gcp", overrides: { "pod-routes:adopt": true } });
-    expect(
-      ofType(result, "gcp:compute/route:Route").map((r) => [r.inputs["name"], r.options.importId]),
-    ).toEqual(
+    // Every input, exactly: an import shows a diff for any the hand-made route does not have.
+    expect(ofType(result, "gcp:compute/route:Route").map((r) => [r.inputs, r.options.importId])).toEqual(
       [0, 1, 2].map((i) => [
-        `kubernetes-route-10-200-${i}-0-24`,
+        {
+          name: `kubernetes-route-10-200-${i}-0-24`,
+          network: "kubernetes-the-hard-way",
+          destRange: `10.200.${i}.0/24`,
+          nextHopIp: `10.240.0.2${i}`,
+          priority: 1000,
+          project: "kubernetes-the-hard-way",
+        },
         `projects/kubernetes-the-hard-way/global/routes/kubernetes-route-10-200-${i}-0-24`,
       ]),
     );
@@ -47,9 +53,16 @@ describe("pod-routes:adopt", () => {
       overrides: { ...aws.overrides, "pod-routes:adopt": true },
       invokes: aws.invokes,
     });
-    expect(
-      ofType(result, "aws:ec2/route:Route").map((r) => [r.options.importId, r.inputs["networkInterfaceId"]]),
-    ).toEqual([0, 1, 2].map((i) => [`rtb-0a1b2c3d4e5f60718_10.200.${i}.0/24`, eni(i)]));
+    expect(ofType(result, "aws:ec2/route:Route").map((r) => [r.options.importId, r.inputs])).toEqual(
+      [0, 1, 2].map((i) => [
+        `rtb-0a1b2c3d4e5f60718_10.200.${i}.0/24`,
+        {
+          routeTableId: "rtb-0a1b2c3d4e5f60718",
+          networkInterfaceId: eni(i),
+          destinationCidrBlock: `10.200.${i}.0/24`,
+        },
+      ]),
+    );
   });
 
   it("passes adopt to every host", async () => {

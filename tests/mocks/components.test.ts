@@ -105,15 +105,115 @@ describe("IPs that arrive as Outputs", () => {
         }).routes,
       }),
     });
-    expect(ofType(result, "gcp:compute/route:Route").map((r) => r.inputs["nextHopIp"])).toEqual([
-      "10.240.0.20",
-      "10.240.0.21",
-      "10.240.0.22",
-    ]);
+    expect(ofType(result, "gcp:compute/route:Route").map((r) => r.inputs)).toEqual(
+      [0, 1, 2].map((i) => ({
+        name: `kubernetes-route-10-200-${i}-0-24`,
+        network: "net",
+        destRange: `10.200.${i}.0/24`,
+        nextHopIp: `10.240.0.2${i}`,
+        priority: 1000,
+      })),
+    );
     expect((result.outputs["routes"] as { where: string }[]).map((r) => r.where)).toEqual([
       "net",
       "net",
       "net",
+    ]);
+  });
+});
+
+// Every input of every route, compared whole: a key a component misspells is dropped by the SDK (its
+// generated constructor copies only the keys it knows), so the route would lack it and these fail.
+describe("every input the components give each route", () => {
+  it("gcp.PodRoutes: name, network, destRange, nextHopIp, priority, project and description", async () => {
+    const result = await runProgram({
+      stack: "gcp",
+      program: async () => {
+        new gcp.PodRoutes("routes", {
+          network: later("net"),
+          project: later("acme-prod"),
+          priority: later("900").apply(Number),
+          description: "pod CIDR of a worker",
+          routeNamePrefix: "pods",
+          nodes: workers((i) => `10.240.0.2${i}`),
+        });
+      },
+    });
+    expect(ofType(result, "gcp:compute/route:Route").map((r) => [r.name, r.inputs])).toEqual(
+      [0, 1, 2].map((i) => [
+        `routes-10-200-${i}-0-24`,
+        {
+          name: `pods-10-200-${i}-0-24`,
+          network: "net",
+          destRange: `10.200.${i}.0/24`,
+          nextHopIp: `10.240.0.2${i}`,
+          priority: 900,
+          project: "acme-prod",
+          description: "pod CIDR of a worker",
+        },
+      ]),
+    );
+  });
+
+  it("gcp.PodRoutes: only the runbook's inputs when project, priority and description are not given", async () => {
+    const result = await runProgram({
+      stack: "gcp",
+      program: async () => {
+        new gcp.PodRoutes("routes", { network: "net", nodes: workers((i) => `10.240.0.2${i}`) });
+      },
+    });
+    expect(ofType(result, "gcp:compute/route:Route").map((r) => r.inputs)).toEqual(
+      [0, 1, 2].map((i) => ({
+        name: `kubernetes-route-10-200-${i}-0-24`,
+        network: "net",
+        destRange: `10.200.${i}.0/24`,
+        nextHopIp: `10.240.0.2${i}`,
+        priority: 1000,
+      })),
+    );
+  });
+
+  it("aws.PodRoutes: routeTableId, networkInterfaceId and the destination of the route's family", async () => {
+    const result = await runProgram({
+      stack: "aws",
+      program: async () => {
+        new aws.PodRoutes("routes", {
+          routeTableId: later("rtb-0a1b2c3d4e5f60718"),
+          clusterCidr: ["10.200.0.0/16", "fd00:10:200::/56"],
+          nodes: [
+            {
+              name: "worker-0",
+              ip: later("10.240.0.20"),
+              podCidr: "10.200.0.0/24",
+              networkInterfaceId: "eni-0",
+            },
+            {
+              name: "worker-1",
+              ip: "2600:1f14:abc:de00::21",
+              podCidr: "fd00:10:200:1::/64",
+              networkInterfaceId: later("eni-1"),
+            },
+          ],
+        });
+      },
+    });
+    expect(ofType(result, "aws:ec2/route:Route").map((r) => [r.name, r.inputs])).toEqual([
+      [
+        "routes-10-200-0-0-24",
+        {
+          routeTableId: "rtb-0a1b2c3d4e5f60718",
+          networkInterfaceId: "eni-0",
+          destinationCidrBlock: "10.200.0.0/24",
+        },
+      ],
+      [
+        "routes-fd00-10-200-1---64",
+        {
+          routeTableId: "rtb-0a1b2c3d4e5f60718",
+          networkInterfaceId: "eni-1",
+          destinationIpv6CidrBlock: "fd00:10:200:1::/64",
+        },
+      ],
     ]);
   });
 });

@@ -1,21 +1,25 @@
-import { ofType, runProgram, runProgramExpectingFailure, created } from "./harness";
+import { ofType, runProgram, runProgramExpectingFailure, created, RunResult } from "./harness";
+
+const ROUTE = "gcp:compute/route:Route";
+
+/** Every input of every route, exactly: a key the component misspells (so the SDK drops it) fails. */
+const routeInputs = (result: RunResult) => ofType(result, ROUTE).map((r) => r.inputs);
+
+/** The runbook's route to worker-i's pod CIDR, as `gcloud compute routes create` makes it. */
+const runbookRoute = (i: number, extra: Record<string, unknown> = {}) => ({
+  name: `kubernetes-route-10-200-${i}-0-24`,
+  network: "kubernetes-the-hard-way",
+  destRange: `10.200.${i}.0/24`,
+  nextHopIp: `10.240.0.2${i}`,
+  priority: 1000,
+  project: "kubernetes-the-hard-way",
+  ...extra,
+});
 
 describe("GCP stack (Pulumi.gcp.yaml)", () => {
   it("creates the runbook's three routes on kubernetes-the-hard-way", async () => {
     const result = await runProgram({ stack: "gcp" });
-    const routes = ofType(result, "gcp:compute/route:Route");
-    expect(
-      routes.map((r) => [
-        r.inputs["name"],
-        r.inputs["destRange"],
-        r.inputs["nextHopIp"],
-        r.inputs["network"],
-      ]),
-    ).toEqual([
-      ["kubernetes-route-10-200-0-0-24", "10.200.0.0/24", "10.240.0.20", "kubernetes-the-hard-way"],
-      ["kubernetes-route-10-200-1-0-24", "10.200.1.0/24", "10.240.0.21", "kubernetes-the-hard-way"],
-      ["kubernetes-route-10-200-2-0-24", "10.200.2.0/24", "10.240.0.22", "kubernetes-the-hard-way"],
-    ]);
+    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => runbookRoute(i)));
     expect(result.outputs["routes"]).toEqual([
       {
         destination: "10.200.0.0/24",
@@ -39,6 +43,42 @@ describe("GCP stack (Pulumi.gcp.yaml)", () => {
   });
 });
 
+describe("every input of each GCP route", () => {
+  it("carries project, priority and description from pod-routes:gcp, and nothing else", async () => {
+    const result = await runProgram({
+      stack: "gcp",
+      overrides: {
+        "pod-routes:gcp": {
+          project: "pod-routes-prod",
+          network: "kthw-vpc",
+          priority: 900,
+          description: "pod CIDR of a kubernetes worker",
+        },
+      },
+    });
+    expect(routeInputs(result)).toEqual(
+      [0, 1, 2].map((i) =>
+        runbookRoute(i, {
+          project: "pod-routes-prod",
+          network: "kthw-vpc",
+          priority: 900,
+          description: "pod CIDR of a kubernetes worker",
+        }),
+      ),
+    );
+  });
+
+  it("leaves project out when no project is set anywhere (the provider's default)", async () => {
+    const result = await runProgram({ stack: "gcp", overrides: { "gcp:project": undefined } });
+    expect(routeInputs(result)).toEqual(
+      [0, 1, 2].map((i) => {
+        const { project: _project, ...inputs } = runbookRoute(i);
+        return inputs;
+      }),
+    );
+  });
+});
+
 describe("the GCP stack file as shipped", () => {
   it("fails at preview naming the example project left in it", async () => {
     const failure = await runProgramExpectingFailure({ stack: "gcp", asShipped: true });
@@ -54,16 +94,14 @@ describe("GCP route options", () => {
     const result = await runProgram({ stack: "gcp" });
     const [component] = ofType(result, "pod-routes:gcp:PodRoutes");
     expect(component?.name).toBe("pod-routes");
-    expect(
-      ofType(result, "gcp:compute/route:Route").map((r) => [r.name, r.options.parent, r.inputs["priority"]]),
-    ).toEqual(
-      [0, 1, 2].map((i) => [`pod-routes-10-200-${i}-0-24`, "pod-routes:gcp:PodRoutes::pod-routes", 1000]),
+    expect(ofType(result, ROUTE).map((r) => [r.name, r.options.parent])).toEqual(
+      [0, 1, 2].map((i) => [`pod-routes-10-200-${i}-0-24`, "pod-routes:gcp:PodRoutes::pod-routes"]),
     );
   });
 
   it("deletes a route before replacing it, since its name is fixed", async () => {
     const result = await runProgram({ stack: "gcp" });
-    for (const route of ofType(result, "gcp:compute/route:Route")) {
+    for (const route of ofType(result, ROUTE)) {
       expect(route.options.deleteBeforeReplace).toBe(true);
       expect(route.options.importId).toBe("");
     }
@@ -96,17 +134,7 @@ describe("GCP discovery (instances by name, pod CIDR from metadata)", () => {
       ["worker-1", "us-west1-c"],
       ["worker-2", "us-west1-c"],
     ]);
-    expect(
-      ofType(result, "gcp:compute/route:Route").map((r) => [
-        r.inputs["name"],
-        r.inputs["nextHopIp"],
-        r.inputs["destRange"],
-      ]),
-    ).toEqual([
-      ["kubernetes-route-10-200-0-0-24", "10.240.0.20", "10.200.0.0/24"],
-      ["kubernetes-route-10-200-1-0-24", "10.240.0.21", "10.200.1.0/24"],
-      ["kubernetes-route-10-200-2-0-24", "10.240.0.22", "10.200.2.0/24"],
-    ]);
+    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => runbookRoute(i)));
   });
 
   it("fails before creating anything when instances cannot forward or lack metadata, naming every one", async () => {

@@ -2,7 +2,8 @@
 // resource and invoke, so tests assert what the program would ask the engine for. Only Pulumi's documented
 // surface: `pulumi.runtime.setMocks` for the engine, `runInPulumiStack` for the program's root stack,
 // `registerStackTransformation` to see each resource's args and options as the program gives them, and
-// `pulumi.isSecret` / `pulumi.unsecret` for secrets.
+// `pulumi.isSecret` / `pulumi.unsecret` for secrets; and, to know when the program is done, the runtime's
+// `waitForRPCs` (what the public `disconnect` waits with) and Node's `process.getActiveResourcesInfo`.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -153,6 +154,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     false,
     "organization",
   );
+  const baseline = activeResources();
   const seen: Seen[] = [];
   const nameOf = new Map<pulumi.Resource, string>();
   const program =
@@ -177,12 +179,70 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         return {};
       }
     })) as Record<string, unknown> | undefined) ?? {};
-  // Let registrations issued from inside apply callbacks land before the test looks at them.
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  // The program's work is not over when its function returns: registrations issued from apply callbacks,
+  // from timers, from a component's later turns. Wait for it, as the language host does.
+  await settleProgram(baseline, () => seen.length + invokes.length);
   const resources = await Promise.all(seen.map((s) => record(s, ids, nameOf)));
   const result = { resources, invokes, outputs: await settle(outputs) };
   if (failure) throw new ProgramFailure(failure, result);
   return result;
+}
+
+/** How long a program may keep work outstanding before the harness gives up on it (and fails the test). */
+export const SETTLE_LIMIT_MS = 20_000;
+
+// `disconnect()` (public) waits for "the existing RPC queue to drain" with this function, which the runtime
+// exports but does not declare: every registration, invoke and registerOutputs the SDK has started, including
+// those whose inputs are still pending.
+const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+
+/** What keeps the event loop alive, by kind (`Timeout`, `TCPWrap`…), counted. Unref'd handles are not in it. */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/** What keeps the event loop alive now that did not when the program started (its timers, sockets…). */
+function outstanding(baseline: ReadonlyMap<string, number>): string[] {
+  const extra: string[] = [];
+  for (const [kind, count] of activeResources()) {
+    const more = count - (baseline.get(kind) ?? 0);
+    if (more > 0) extra.push(`${more} ${kind}`);
+  }
+  return extra;
+}
+
+/**
+ * Returns once the program has nothing left to do: the Node.js language host runs a program until its event
+ * loop is empty and then waits for the RPC queue to drain (`disconnect`). Under jest the loop is never empty,
+ * so this waits for (a) every RPC the SDK has started and (b) every handle the program added to the loop (a
+ * timer that will register a resource, say), over and over until a whole round starts nothing new.
+ */
+async function settleProgram(baseline: ReadonlyMap<string, number>, activity: () => number): Promise<void> {
+  if (typeof waitForRPCs !== "function") {
+    throw new Error(
+      "@pulumi/pulumi no longer has runtime.waitForRPCs; the harness cannot tell when a program is done",
+    );
+  }
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  for (;;) {
+    const before = activity();
+    await waitForRPCs();
+    // Callbacks the finished RPCs queued (apply callbacks registering more) run before this.
+    await new Promise((resolve) => setImmediate(resolve));
+    const pending = outstanding(baseline);
+    if (pending.length === 0 && activity() === before) {
+      await waitForRPCs();
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the program still has work outstanding after ${SETTLE_LIMIT_MS} ms (${pending.join(", ") || "RPCs"})`,
+      );
+    }
+    if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 async function record(
