@@ -63,8 +63,13 @@ export const EXIT_CODES = {
   refused: 1,
   /** A route change failed; the routes were put back and no file was changed. */
   rolledBack: 3,
-  /** Cannot run here: not root, a tool missing, an `ip` without -N; nothing changed. */
+  /**
+   * Cannot run here or cannot tell how the host stands (not root, a tool missing, an `ip` without -N, a
+   * routing table or policy rules that cannot be read, a journal that cannot be finished); nothing changed.
+   */
   cannotRun: 4,
+  /** A route change failed and some routes could not be put back (named on stderr); no file was changed. */
+  notRestored: 5,
   /** Another run held the host's lock for longer than the wait (EX_TEMPFAIL); nothing changed. */
   lockTimeout: 75,
 } as const;

@@ -14,11 +14,13 @@
 # and the functions pr_desired (desired routes, `<dst> <via> <node>` per line), pr_hosts_block and
 # pr_verdicts_awk (verdicts.awk).
 
-# Exit statuses (also in ssh/scripts.ts, EXIT_CODES).
-EX_REFUSED=1    # a problem found before any change; nothing was changed
-EX_ROLLEDBACK=3 # a route change failed; what had changed was put back
-EX_CANNOT=4     # cannot run here (not root, a tool missing, /etc/pod-routes unreadable)
-EX_LOCKED=75    # another run held the lock for longer than LOCK_WAIT
+# Exit statuses, each also in ssh/scripts.ts as the EXIT_CODES entry its comment names (a unit test keeps
+# the two in step).
+EX_REFUSED=1      # refused: a problem found before any change; nothing was changed
+EX_ROLLEDBACK=3   # rolledBack: a route change failed; what had changed was put back
+EX_CANNOT=4       # cannotRun: cannot run here, or cannot read how the host stands; nothing was changed
+EX_NOT_RESTORED=5 # notRestored: a route change failed, and some routes could not be put back (named)
+EX_LOCKED=75      # lockTimeout: another run held the lock for longer than LOCK_WAIT
 
 pr_say() { printf 'pod-routes: %s\n' "$*" >&2 || true; }
 # Says why and ends the run with that status (the EXIT trap cleans up).
@@ -47,6 +49,8 @@ pr_setup() {
   WORK=""
   PHASE=look
   FILES_CHANGED=""
+  LOOK_EXACT=0
+  BATCH_DONE=0
   trap pr_on_exit EXIT
   trap 'pr_on_signal HUP 129' HUP
   trap 'pr_on_signal INT 130' INT
@@ -93,10 +97,13 @@ pr_current() {
   fi
 }
 
-# The owner record's identity ("" when there is none).
+# The owner record's identity ("" when there is none). One that cannot be read ends the run: read as none,
+# another stack's host would be taken over.
 pr_recorded_owner() {
   _owner_file=$(pr_current "$OWNER_FILE")
-  if [ -f "$_owner_file" ]; then sed -n '1{s/[[:cntrl:]]//g;p;}' "$_owner_file"; fi
+  if [ -f "$_owner_file" ]; then
+    sed -n '1{s/[[:cntrl:]]//g;p;}' "$_owner_file" || pr_fail "$EX_CANNOT" "host $HOST: cannot read $OWNER_FILE."
+  fi
 }
 # An owner record written by pod-routes before owner identities: the bare host name.
 pr_legacy_owner() {
@@ -118,18 +125,73 @@ pr_read_state() {
 
 # ---------------------------------------------------------------------------------------------- routes
 
-# The main table and the policy rules as `ip -N` prints them (numbers, never names: a site file may give
-# protocol 156 another name), then the verdicts (verdicts.awk) into $WORK/verdicts.
+# The address families ("4", "6" or "46") of the routes in the given files (desired or state routes,
+# `route …` lines alike): those whose routes and rules a run has to read.
+pr_families() {
+  awk 'NF && $1 !~ /^#/ { d = ($1 == "route") ? $3 : $1; if (index(d, ":")) six = 1; else four = 1 }
+    END { printf "%s%s\n", four ? "4" : "", six ? "6" : "" }' "$@"
+}
+
+# The main table into $2, and the policy rules into $3 (optional), of the families in $1, as `ip -N`
+# prints them (numbers, never names: a site file may give protocol 156 another name). IPv4's table is
+# always read (that also proves an ip with -N). Fails closed: a dump that fails, or stays interrupted
+# (routes changing meanwhile) after three tries, returns 1 with DUMP_ERR naming the command and its error.
+# Only a family the kernel does not have (EAFNOSUPPORT: no IPv6, or ipv6.disable=1) reads as empty: such a
+# host has no routes and no rules of it.
+pr_dump() {
+  DUMP_ERR=""
+  : >"$2"
+  pr_dump_one "$2" -4 route show table main || return 1
+  case "$1" in *6*) pr_dump_one "$2" -6 route show table main || return 1 ;; esac
+  [ -n "${3:-}" ] || return 0
+  : >"$3"
+  case "$1" in *4*) pr_dump_one "$3" -4 rule show || return 1 ;; esac
+  case "$1" in *6*) pr_dump_one "$3" -6 rule show || return 1 ;; esac
+}
+pr_dump_one() {
+  _to=$1
+  shift
+  _try=1
+  while :; do
+    _status=0
+    ip -N "$@" >"$WORK/dump.out" 2>"$WORK/dump.err" || _status=$?
+    _err=$(tr '\n' ' ' <"$WORK/dump.err")
+    _err=${_err% }
+    case "$_status:$1:$_err" in
+      *"Dump was interrupted"*)
+        # Routes changed while ip read them (it may still exit 0): read again.
+        if [ "$_try" -lt 3 ]; then
+          _try=$((_try + 1))
+          continue
+        fi
+        ;;
+      0:*)
+        cat "$WORK/dump.out" >>"$_to"
+        return 0
+        ;;
+      *:-6:*"Address family not supported"*) return 0 ;;
+    esac
+    DUMP_ERR="'ip -N $*' failed: ${_err:-exit status $_status}"
+    if [ "$*" = "-4 route show table main" ]; then DUMP_ERR="$DUMP_ERR (iproute2 4.20 or later is needed)"; fi
+    return 1
+  done
+}
+
+# The verdicts (verdicts.awk) of the desired routes against the state routes in $1 and the routes and rules
+# last read ($WORK/table, $WORK/rules).
+pr_verdicts() {
+  awk -v adopt="$ADOPT" -v exact="$LOOK_EXACT" -f "$WORK/verdicts.awk" \
+    "$WORK/desired" "$1" "$WORK/table" "$WORK/rules"
+}
+
+# Reads the routing table and the policy rules, then the verdicts into $WORK/verdicts ($1: 1 for exact, as
+# the delete wants). Any route or rule that cannot be read ends the run before anything changes.
 pr_look() {
-  if ! ip -N -4 route show table main >"$WORK/table" 2>"$WORK/ip.err"; then
-    pr_fail "$EX_CANNOT" "host $HOST: cannot read the routing table with 'ip -N route show' (iproute2 4.20 or later is needed): $(cat "$WORK/ip.err")"
-  fi
-  # A kernel without IPv6 has no IPv6 table: that is fine unless IPv6 routes are desired (they would fail
-  # in the check of their next hops).
-  ip -N -6 route show table main >>"$WORK/table" 2>/dev/null || true
-  { ip -N -4 rule show 2>/dev/null || true; ip -N -6 rule show 2>/dev/null || true; } >"$WORK/rules"
-  awk -v adopt="$ADOPT" -v exact="${1:-0}" -f "$WORK/verdicts.awk" \
-    "$WORK/desired" "$WORK/state" "$WORK/table" "$WORK/rules" >"$WORK/verdicts"
+  LOOK_EXACT=${1:-0}
+  _fams=$(pr_families "$WORK/desired" "$WORK/state")
+  pr_dump "$_fams" "$WORK/table" "$WORK/rules" ||
+    pr_fail "$EX_CANNOT" "host $HOST: cannot read its routes and policy rules: $DUMP_ERR; nothing was changed on this host."
+  pr_verdicts "$WORK/state" >"$WORK/verdicts"
 }
 
 # Every next hop a change needs must be on a directly connected network: one `ip -batch` of `route get`.
@@ -139,6 +201,8 @@ pr_check_hops() {
     "$WORK/verdicts" >"$WORK/hops"
   : >"$WORK/hop-problems"
   [ -s "$WORK/hops" ] || return 0
+  # `route get` fails for a next hop without a route: a hop that gets no answer, for whatever reason,
+  # is `unreachable` (this check fails closed without the status).
   sed 's/^/route get /' "$WORK/hops" | ip -force -batch - >"$WORK/hops.out" 2>/dev/null || true
   awk -v mode=hops -f "$WORK/verdicts.awk" "$WORK/hops" "$WORK/hops.out" >"$WORK/hop-problems"
 }
@@ -149,6 +213,21 @@ pr_problems() {
   PROBLEMS=0
   HOP_PROBLEMS=0
   : >"$WORK/problems"
+  pr_verdict_problems "$WORK/verdicts" >>"$WORK/problems"
+  pr_check_hops
+  while IFS="$TAB" read -r _kind _hop _gw; do
+    case "$_kind" in
+      indirect) printf '%s\n' "pod-routes: host $HOST cannot reach next hop $_hop directly (it is routed via $_gw); the nodes must share a network." ;;
+      local) printf '%s\n' "pod-routes: host $HOST: next hop $_hop is an address of this host itself." ;;
+      *) printf '%s\n' "pod-routes: host $HOST has no route to next hop $_hop; check the node's address and interfaces." ;;
+    esac
+    PROBLEMS=$((PROBLEMS + 1))
+    HOP_PROBLEMS=$((HOP_PROBLEMS + 1))
+  done <"$WORK/hop-problems" >>"$WORK/problems"
+}
+# The messages for the routes and rules in the way (and lines that are not routes) among the verdicts in
+# $1; PROBLEMS counts them.
+pr_verdict_problems() {
   while IFS="$TAB" read -r _verdict _dst _want _what _hint; do
     case "$_verdict" in
       conflict)
@@ -163,17 +242,7 @@ pr_problems() {
       *) continue ;;
     esac
     PROBLEMS=$((PROBLEMS + 1))
-  done <"$WORK/verdicts" >>"$WORK/problems"
-  pr_check_hops
-  while IFS="$TAB" read -r _kind _hop _gw; do
-    case "$_kind" in
-      indirect) printf '%s\n' "pod-routes: host $HOST cannot reach next hop $_hop directly (it is routed via $_gw); the nodes must share a network." ;;
-      local) printf '%s\n' "pod-routes: host $HOST: next hop $_hop is an address of this host itself." ;;
-      *) printf '%s\n' "pod-routes: host $HOST has no route to next hop $_hop; check the node's address and interfaces." ;;
-    esac
-    PROBLEMS=$((PROBLEMS + 1))
-    HOP_PROBLEMS=$((HOP_PROBLEMS + 1))
-  done <"$WORK/hop-problems" >>"$WORK/problems"
+  done <"$1"
 }
 # "a route …" or "a policy rule …" for a conflict's text.
 pr_thing() {
@@ -189,25 +258,34 @@ pr_refuse_if_problems() {
   fi
 }
 
-# The route changes as one batch ($WORK/batch), what puts every route back as it was ($WORK/undo), the
-# route deletions a journal must finish ($WORK/route-dels), and the counts.
+# The route changes as one batch ($WORK/batch), for each of its lines the line that undoes it ($WORK/undo,
+# line for line), the route deletions a journal must finish ($WORK/route-dels), and the counts.
+# Nothing in the batch replaces a route: what must be new is added (`route add` fails when a route of
+# that destination and metric is there), and what is changed or taken over is first deleted by its exact
+# next hop and protocol (which fails when another route took its place since the look). Every undo line
+# likewise adds or deletes exactly one route, so that a rollback never replaces or removes a route
+# pod-routes did not have.
 pr_plan_routes() {
   awk -F "$TAB" -v proto="$PROTO" -v batch="$WORK/batch" -v undo="$WORK/undo" -v dels="$WORK/route-dels" \
     -v counts="$WORK/counts" '
+    function step(b, u) { print b >batch; print u >undo }
+    function add(dst, via) { step("route add " dst " via " via " proto " proto, "route del " dst " via " via " proto " proto) }
+    function del(dst, via) { step("route del " dst " via " via " proto " proto, "route add " dst " via " via " proto " proto) }
     BEGIN { printf "" >batch; printf "" >undo; printf "" >dels }
-    $1 == "add" { print "route replace " $2 " via " $3 " proto " proto >batch
-      print "route del " $2 " via " $3 " proto " proto >undo; n["added"]++ }
-    $1 == "change" { print "route replace " $2 " via " $3 " proto " proto >batch
-      print "route replace " $2 " via " $4 " proto " proto >undo; n["changed"]++ }
+    $1 == "add" { add($2, $3); n["added"]++ }
+    $1 == "change" { del($2, $4); add($2, $3); n["changed"]++ }
     $1 == "adopt" {
-      # The hand-made route comes back as it was: its device and protocol (numeric; "boot" when none).
-      dev = ""; p = "boot"; k = split($4, w, " ")
-      for (i = 1; i < k; i++) { if (w[i] == "dev") dev = " dev " w[i + 1]; if (w[i] == "proto") p = w[i + 1] }
-      print "route replace " $2 " via " $3 " proto " proto >batch
-      print "route replace " $2 " via " $3 dev " proto " p >undo; n["adopted"]++ }
-    $1 == "remove" { print "route del " $2 " via " $3 " proto " proto >batch
-      print "route replace " $2 " via " $3 " proto " proto >undo
-      print "route-del\t" $2 "\t" $3 >dels; n["removed"]++ }
+      # The hand-made route, exactly as the look found it; it comes back with its device, protocol
+      # (numeric, or as named for messages; "boot" when none) and metric.
+      dev = ""; p = "boot"; m = ""; k = split($4, w, " ")
+      for (i = 1; i < k; i++) {
+        if (w[i] == "dev") dev = " dev " w[i + 1]
+        if (w[i] == "proto") p = w[i + 1]
+        if (w[i] == "metric") m = " metric " w[i + 1]
+      }
+      step("route del " $2 " via " $3 " proto " p m, "route add " $2 " via " $3 dev " proto " p m)
+      add($2, $3); n["adopted"]++ }
+    $1 == "remove" { del($2, $3); print "route-del\t" $2 "\t" $3 >dels; n["removed"]++ }
     $1 == "keep" { n["unchanged"]++ }
     END { printf "added=%d changed=%d adopted=%d removed=%d unchanged=%d\n", n["added"], n["changed"],
       n["adopted"], n["removed"], n["unchanged"] >counts }
@@ -221,13 +299,85 @@ pr_plan_routes() {
   UNCHANGED=${_c_unchanged#unchanged=}
 }
 
-# Runs the batch; on failure puts back every route it may have touched (each undo line is idempotent)
-# and returns non-zero.
+# Runs the batch. On failure returns 1 with BATCH_WHY (the line that failed and ip's error) and BATCH_DONE,
+# the number of lines that ran (all of them when ip did not say which failed: then any may have).
 pr_run_batch() {
+  BATCH_DONE=0
+  BATCH_WHY=""
   [ -s "$WORK/batch" ] || return 0
   if ip -batch "$WORK/batch" 2>"$WORK/batch.err"; then return 0; fi
-  ip -force -batch "$WORK/undo" >/dev/null 2>&1 || true
+  _n=$(sed -n 's/^Command failed .*:\([0-9][0-9]*\)$/\1/p' "$WORK/batch.err" | sed -n 1p)
+  _err=$(sed '/^Command failed /d' "$WORK/batch.err" | tr '\n' ' ')
+  _err=${_err% }
+  if [ -n "$_n" ]; then
+    BATCH_DONE=$((_n - 1))
+    BATCH_WHY="$(sed -n "${_n}p" "$WORK/batch"): ${_err:-failed}"
+  else
+    BATCH_DONE=$(awk 'END { print NR }' "$WORK/batch")
+    BATCH_WHY=${_err:-ip -batch failed}
+  fi
   return 1
+}
+
+# After the batch, before anything is recorded: every desired route is pod-routes' own (protocol 156, the
+# desired next hop) and nothing else is in its way, as the look found. A route or policy rule put there by
+# something else between the look and the batch (`route add` fails only on a route of the same metric)
+# fails this; the caller rolls back rather than record a route that is not its own. Returns 1 with
+# VERIFY_WHY.
+pr_verify_routes() {
+  VERIFY_WHY=""
+  [ $((ADDED + CHANGED + ADOPTED)) -gt 0 ] || return 0
+  awk 'NF >= 2 && $1 !~ /^#/ { print $1, $2 }' "$WORK/desired" >"$WORK/verify-state"
+  _fams=$(pr_families "$WORK/desired")
+  if ! pr_dump "$_fams" "$WORK/table" "$WORK/rules"; then
+    VERIFY_WHY="the routes cannot be read back: $DUMP_ERR"
+    return 1
+  fi
+  awk -v adopt=0 -f "$WORK/verdicts.awk" "$WORK/desired" "$WORK/verify-state" "$WORK/table" "$WORK/rules" |
+    awk -F "$TAB" '$1 != "keep"' >"$WORK/verify-bad"
+  [ -s "$WORK/verify-bad" ] || return 0
+  VERIFY_WHY="routes changed while it ran: $(awk -F "$TAB" '
+    $1 == "conflict" || $1 == "identical" { what = $4 " is in the way of " $2 }
+    $1 != "conflict" && $1 != "identical" { what = $2 " via " $3 " is not as installed (" $1 ")" }
+    { printf "%s%s", (NR > 1 ? "; " : ""), what }
+  ' "$WORK/verify-bad")"
+  return 1
+}
+
+# Undoes the first $1 lines of the batch, last first, then checks how the routes stand: each route an undo
+# line adds (or deletes) must be there (or gone). Writes what is not, in words, to $WORK/unrestored and
+# returns 1 when there is any.
+pr_undo_routes() {
+  : >"$WORK/unrestored"
+  awk -v n="$1" 'NR <= n { l[NR] = $0 } END { for (i = n; i > 0; i--) if (i in l) print l[i] }' \
+    "$WORK/undo" >"$WORK/undo-run"
+  [ -s "$WORK/undo-run" ] || return 0
+  # A line fails when its route changed meanwhile (or was never touched, when ip did not say how far the
+  # batch went): what counts is how the routes stand, checked next.
+  ip -force -batch "$WORK/undo-run" >/dev/null 2>"$WORK/undo.err" || :
+  if ! pr_expect "$WORK/undo-run" >"$WORK/unrestored"; then
+    echo "whether they are back cannot be told: $DUMP_ERR" >"$WORK/unrestored"
+  fi
+  if [ -s "$WORK/unrestored" ]; then return 1; fi
+}
+
+# Whether the `route add|del <dst> via <hop> … proto <p> …` lines in $1 took: prints, one per line, each
+# route (the last line about it counts) that is missing or still there, in words, with the command that
+# puts it right. Returns 1 when the routes cannot be read (DUMP_ERR).
+pr_expect() {
+  _fams=$(pr_families "$1")
+  pr_dump "$_fams" "$WORK/expect-table" || return 1
+  awk -v mode=expect -f "$WORK/verdicts.awk" "$1" "$WORK/expect-table" | awk -F "$TAB" '
+    $1 == "missing" { print $2 " via " $3 " proto " $4 " is missing (ip " $5 " puts it back)" }
+    $1 == "left" { print $2 " via " $3 " proto " $4 " is still there (ip " $5 " removes it)" }'
+}
+
+# After a rollback: what is in the way now, named as the look names it (best effort: the run fails anyway).
+pr_relook() {
+  _fams=$(pr_families "$WORK/desired" "$WORK/state") || return 0
+  pr_dump "$_fams" "$WORK/table" "$WORK/rules" || return 0
+  pr_verdicts "$WORK/state" >"$WORK/verdicts" || return 0
+  pr_verdict_problems "$WORK/verdicts" >&2 || :
 }
 
 # -------------------------------------------------------------------------------------------- /etc/hosts

@@ -3,17 +3,19 @@
 #
 # A run stages every file it will write as a temporary file beside its target (same directory, so the same
 # filesystem: the final rename is atomic, and staging proves the directory writable and not full), writes
-# the journal ($JOURNAL_FILE, itself by rename), changes the routes in one `ip -batch`, then commits:
-# renames each staged file over its target, removes what is to go, and removes the journal. The journal
-# lists, tab-separated, one step per line:
+# the journal ($JOURNAL_FILE, itself by rename), changes the routes in one `ip -batch`, checks that every
+# desired route is its own and nothing is in its way (a failed batch or check rolls the routes back and
+# drops the journal and the staged files), then commits: renames each staged file over its target,
+# removes what is to go, and removes the journal. The journal lists, tab-separated, one step per line:
 #   route-del <dst> <via>       a route of ours to remove (protocol 156, that next hop)
 #   put <staged> <target>       rename the staged file (or symlink) over the target
 #   hosts <staged> /etc/hosts   likewise, or copy it in place where /etc/hosts cannot be renamed over
 #   del <target>                remove the file
 #   rmdir <dir>                 remove the directory if it is empty (after the journal itself is gone)
 # A run that finds a journal (one before it was killed between its route change and its commit) finishes
-# it first; each step gives the same result when done twice. The routes it adds need no journal: the
-# state file the commit writes lists them, and the next run adds what is missing, with every check.
+# it first; each step gives the same result when done twice, and a route deletion that leaves its route
+# in place keeps the journal and ends the run. The routes it adds need no journal: the state file the
+# commit writes lists them, and the next run adds what is missing, with every check.
 
 STAGED_PREFIX=.pod-routes-staged.
 
@@ -91,6 +93,7 @@ pr_unstage() {
   while IFS="$TAB" read -r _op _a _b; do
     case "$_op" in put | hosts) rm -f "$_a" ;; esac
   done <"$WORK/jfiles"
+  # Cleanup only: a directory something else has put a file in since stays.
   sort -r "$WORK/created" | while read -r _d; do rmdir "$_d" 2>/dev/null || true; done
   : >"$WORK/jfiles"
   : >"$WORK/created"
@@ -139,18 +142,32 @@ pr_journal_files() {
   return "$_ok"
 }
 
-# The rmdir steps of a journal, after the journal itself is gone.
+# The rmdir steps of a journal, after the journal itself is gone (a directory that is not empty stays).
 pr_journal_rmdirs() {
   awk -F "$TAB" '$1 == "rmdir" { print $2 }' "$1" | while read -r _d; do rmdir "$_d" 2>/dev/null || true; done
 }
 
-# Finishes the journal of an interrupted run, if there is one: its route deletions, its files.
+# Finishes the journal of an interrupted run, if there is one: its route deletions, its files. A route it
+# cannot remove keeps the journal (the next run, or the boot program, tries again) and ends the run before
+# anything else changes: its files would otherwise forget a route that is still there.
 pr_finish_journal() {
   [ -f "$JOURNAL_FILE" ] || return 0
   cp "$JOURNAL_FILE" "$WORK/found-journal" || pr_fail "$EX_CANNOT" "host $HOST: cannot read $JOURNAL_FILE."
   pr_say "host $HOST: finishing a run that was interrupted before it committed its files ($JOURNAL_FILE)."
   awk -F "$TAB" -v proto="$PROTO" '$1 == "route-del" { print "route del " $2 " via " $3 " proto " proto }' \
-    "$WORK/found-journal" | ip -force -batch - >/dev/null 2>&1 || true
+    "$WORK/found-journal" >"$WORK/journal-dels"
+  if [ -s "$WORK/journal-dels" ]; then
+    # The interrupted run may have removed some already (their lines fail then): what counts is whether
+    # any is still there.
+    ip -force -batch "$WORK/journal-dels" >/dev/null 2>"$WORK/journal-dels.err" || :
+    pr_expect "$WORK/journal-dels" >"$WORK/journal-left" ||
+      pr_fail "$EX_CANNOT" "host $HOST: cannot finish $JOURNAL_FILE: $DUMP_ERR; the journal is kept (the next run, or the boot program, tries again) and nothing else was changed on this host."
+    if [ -s "$WORK/journal-left" ]; then
+      _err=$(sed '/^Command failed /d' "$WORK/journal-dels.err" | tr '\n' ' ')
+      _err=${_err% }
+      pr_fail "$EX_CANNOT" "host $HOST: cannot finish $JOURNAL_FILE: $(pr_joined "$WORK/journal-left")${_err:+; ip said: $_err}; the journal is kept (the next run, or the boot program, tries again) and nothing else was changed on this host."
+    fi
+  fi
   pr_journal_files "$WORK/found-journal" ||
     pr_fail "$EX_CANNOT" "host $HOST: cannot finish $JOURNAL_FILE (is /etc writable?); nothing else was changed."
   rm -f "$JOURNAL_FILE"
@@ -180,16 +197,15 @@ pr_commit() {
     JOURNAL_WRITTEN=""
   fi
   PHASE=commit
-  if ! pr_run_batch; then
-    # Every route is as it was: drop the journal, then the staged files.
-    rm -f "$JOURNAL_FILE"
-    PHASE=staged
-    pr_unstage
-    pr_fail "$EX_ROLLEDBACK" "host $HOST: a route change failed ($(tr '\n' ' ' <"$WORK/batch.err")); the routes pod-routes had before were restored and nothing else was changed on this host."
+  if ! pr_run_batch; then pr_rollback "$BATCH_WHY"; fi
+  if ! pr_verify_routes; then
+    BATCH_DONE=$(awk 'END { print NR }' "$WORK/batch")
+    pr_rollback "$VERIFY_WHY"
   fi
   if [ -n "$JOURNAL_WRITTEN" ]; then
     pr_journal_files "$WORK/jfiles" ||
       pr_fail "$EX_CANNOT" "host $HOST: the routes changed, but some files could not be committed; the next run (or the boot program) finishes it from $JOURNAL_FILE."
+    # Only for its rmdir steps: without them, directories that could have gone stay.
     cp "$JOURNAL_FILE" "$WORK/done-journal" 2>/dev/null || : >"$WORK/done-journal"
     rm -f "$JOURNAL_FILE"
     pr_journal_rmdirs "$WORK/done-journal"
@@ -202,7 +218,30 @@ pr_commit() {
   if [ -n "$FILES_CHANGED" ]; then pr_reload_systemd; fi
 }
 
+# A route change failed ($1 says how) after the batch's first BATCH_DONE lines ran: puts back what they
+# changed, drops the journal and the staged files (the files stay as they were), names what is in the way
+# now, and ends the run: EX_ROLLEDBACK when every route is as it was, else EX_NOT_RESTORED naming each
+# route that is not.
+pr_rollback() {
+  _restored=1
+  pr_undo_routes "$BATCH_DONE" || _restored=""
+  rm -f "$JOURNAL_FILE"
+  PHASE=staged
+  pr_unstage
+  pr_relook
+  if [ -z "$_restored" ]; then
+    pr_fail "$EX_NOT_RESTORED" "host $HOST: a route change failed ($1), and it could not put back: $(pr_joined "$WORK/unrestored"). No file was changed on this host; put those routes right by hand, then run again."
+  fi
+  pr_fail "$EX_ROLLEDBACK" "host $HOST: a route change failed ($1); the routes pod-routes had before were restored and nothing else was changed on this host."
+}
+
+# The lines of $1 as one, joined by "; ".
+pr_joined() {
+  awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $0 }' "$1"
+}
+
 # systemd is only asked to reload where it runs (never inside a container or the test lab).
 pr_reload_systemd() {
+  # Not a check: a failed reload is systemd's to report; the files are in place either way.
   if [ -d /run/systemd/system ] && pr_have systemctl; then systemctl daemon-reload || true; fi
 }

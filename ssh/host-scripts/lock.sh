@@ -83,8 +83,10 @@ pr_holder_text() {
   if [ -z "$1" ]; then echo '?'; else printf '%s\n' "$1" | awk '{ $2 = ""; sub(/  /, " "); print }'; fi
 }
 
-# A mkdir lock whose holder (`<pid> <start time> …`) is no longer running. A lock without a holder file
-# yet is stale only once it is a minute old (its run may be between the mkdir and the write).
+# A mkdir lock whose holder (`<pid> <start time> …`) is no longer running: no process has its pid (kill -0
+# needs no /proc), or the one that has is another (its start time differs). A holder that runs but whose
+# start time cannot be read (no /proc) is taken for the holder: the lock is not stale. A lock without a
+# holder file yet is stale only once it is a minute old (its run may be between the mkdir and the write).
 pr_lock_stale() {
   if [ -z "$1" ]; then
     [ -n "$(find "$LOCK_FILE.d" -maxdepth 0 -mmin +1 2>/dev/null)" ]
@@ -92,9 +94,13 @@ pr_lock_stale() {
   fi
   # shellcheck disable=SC2086 # pid, start time, …
   set -- $1
-  [ "$(pr_start_time "$1" 2>/dev/null || echo gone)" != "${2:-}" ]
+  case "$1" in '' | 0 | *[!0-9]*) return 0 ;; esac
+  kill -0 "$1" 2>/dev/null || return 0
+  _started=$(pr_start_time "$1") || return 1
+  [ "$_started" != "${2:-}" ]
 }
 
+# Cleanup only: the lock itself goes with the process (flock) or with the directory removed here.
 pr_unlock() {
   case "$LOCK_HELD" in
     flock) : >"$LOCK_FILE" 2>/dev/null || true ;;

@@ -128,6 +128,7 @@ pr_resync_timer_follow() {
       if [ -n "$RESYNC" ]; then
         systemctl restart "$(basename "$RESYNC_TIMER_FILE")" || pr_say "host $HOST: could not start the resync timer."
       else
+        # Cleanup only: a timer that is not running need not stop.
         systemctl stop "$(basename "$RESYNC_TIMER_FILE")" 2>/dev/null || true
       fi
       ;;
@@ -136,8 +137,10 @@ pr_resync_timer_follow() {
 
 # The check report (see ssh/scripts.ts, parseCheckReport): tab-separated, one fact per line.
 pr_report() {
+  # Not in a pipeline: an owner record that cannot be read ends the check (control characters are gone).
+  _owner=$(pr_recorded_owner)
   printf 'pod-routes-check\t1\n'
-  printf 'owner\t%s\n' "$(pr_recorded_owner | tr -d '\t')"
+  printf 'owner\t%s\n' "$_owner"
   printf 'state\t%s\n' "$STATE_KIND"
   awk -F "$TAB" '
     BEGIN { OFS = "\t" }
@@ -157,6 +160,7 @@ pr_report() {
   _status=$(pr_hosts_status)
   printf 'hostsblock\t%s\n' "$_status"
   if [ "$_status" = present ]; then sed 's/^/hosts\t/' "$WORK/hosts-lines"; fi
+  # A link that cannot be read reports the unit missing: drift the next apply repairs.
   if [ -f "$UNIT_FILE" ] && [ "$(readlink "$UNIT_LINK" 2>/dev/null || true)" = "$UNIT_FILE" ]; then
     printf 'unit\tpresent\n'
   else

@@ -36,6 +36,14 @@
 # The next-hop check: HOPS lists next hops (one per line), ROUTE_GET is what `ip -batch` printed for
 # `route get <hop>` of each. Prints `indirect <hop> <gateway>`, `local <hop>` or `unreachable <hop>` for
 # each next hop that is not on a directly connected network.
+#
+#   awk -v mode=expect -f verdicts.awk LINES TABLE
+#
+# Whether route changes took: LINES are `route add|del <dst> via <hop> … proto <p> …` (what undoes a batch,
+# a journal's deletions), TABLE as above. A route is its destination, next hop and protocol (a number, or
+# kernel, boot, static); the last line about it says whether it should be there. Prints
+# `missing <dst> <hop> <p> <line>` for each that should be there and is not, `left <dst> <hop> <p> <line>`
+# for each that should be gone and is not, in the order of the lines.
 
 BEGIN {
 	OFS = "\t"
@@ -55,6 +63,8 @@ BEGIN {
 		"tos dsfield weight from ttl-propagate", t, " ")
 	for (i = 1; i <= n; i++) VALUED[t[i]] = 1
 	if (mode == "hops") HOPS = 1
+	if (mode == "expect") EXPECT = 1
+	PNUM["kernel"] = "2"; PNUM["boot"] = "3"; PNUM["static"] = "4"
 }
 
 # ---------------------------------------------------------------------------------------------- addresses
@@ -181,6 +191,44 @@ function routeline(   ) {
 	} else return -1
 	if (pfxkey(RVIA) == "" || KLEN != length(KBITS)) return -1
 	return pfxkey(RDST) == "" ? -1 : 1
+}
+
+# A route as the expect mode knows it ("" when the line has no such route): destination, next hop, protocol.
+function routeid(dst, via, p,   k) {
+	k = pfxkey(dst)
+	if (k == "" || addrbits(via) == "") return ""
+	if (p in PNUM) p = PNUM[p]
+	return k SUBSEP addrbits(via) SUBSEP p
+}
+
+EXPECT && FILENAME == ARGV[1] {
+	if ($1 != "route" || ($2 != "add" && $2 != "del")) next
+	via = ""; p = "3"
+	for (i = 4; i < NF; i++) {
+		if ($i == "via") via = $(i + 1)
+		else if ($i == "proto") p = $(i + 1)
+		if ($i in VALUED) i++
+	}
+	e = routeid($3, via, p)
+	if (e == "") next
+	if (!(e in EWANT)) EORDER[++NE] = e
+	EWANT[e] = $2 == "add"
+	ETEXT[e] = $3 OFS via OFS p OFS normalized($0)
+	next
+}
+EXPECT && /^[ \t]/ { next }
+EXPECT {
+	s = 1
+	if ($1 in TYPE) { if (TYPE[$1] != "unicast") next; s = 2 }
+	via = ""; p = "3"
+	for (i = s + 1; i < NF; i++) {
+		if ($i == "via") { if ($(i + 1) == "inet" || $(i + 1) == "inet6") next; via = $(i + 1) }
+		else if ($i == "proto") p = $(i + 1)
+		if ($i in VALUED) i++
+	}
+	e = routeid($s, via, p)
+	if (e in EWANT) EHAVE[e] = 1
+	next
 }
 
 HOPS && FILENAME == ARGV[1] {
@@ -318,6 +366,14 @@ FILENAME == ARGV[4] {
 }
 
 END {
+	if (EXPECT) {
+		for (j = 1; j <= NE; j++) {
+			e = EORDER[j]
+			if (EWANT[e] && !(e in EHAVE)) print "missing", ETEXT[e]
+			else if (!EWANT[e] && (e in EHAVE)) print "left", ETEXT[e]
+		}
+		exit
+	}
 	if (HOPS) {
 		for (j = 1; j <= NHOP; j++) {
 			h = HOPORDER[j]

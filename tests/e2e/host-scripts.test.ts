@@ -71,10 +71,30 @@ const HAND_EDIT_AFTER = "10.1.1.2 after.example";
 
 /** The test's stand-in for `ip` (mounted over /usr/local/sbin inside one host only): the real ip, then
  * what /tmp/ipwrap.* ask for: a pause as a run looks at the routing table (it holds the lock then), a
- * route batch that fails after its first line, or SIGKILL of the whole run right after its route batch. */
+ * route batch that fails after its first line, or SIGKILL of the whole run right after its route batch;
+ * and for issue 18: a command that fails as ip says it (ipwrap.deny: the start of its arguments, then the
+ * error's lines), route changes with -force that fail (what puts routes back, or finishes a journal:
+ * ipwrap.failforce), what another tool does just before the first route batch (ipwrap.race, a script) or
+ * SIGKILL of the run just before it (ipwrap.killbefore). */
 const IP_WRAPPER = `#!/bin/sh
 if [ "$1 $2 $3" = "-N -4 route" ] && [ -e /tmp/ipwrap.sleep ]; then sleep "$(cat /tmp/ipwrap.sleep)"; fi
-if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.fail ] && grep -qE '^route (replace|del) ' "$2"; then
+if [ -e /tmp/ipwrap.deny ]; then
+  case "$*" in "$(sed -n 1p /tmp/ipwrap.deny)"*) sed 1d /tmp/ipwrap.deny >&2; exit 2 ;; esac
+fi
+if [ "$1 $2" = "-force -batch" ] && [ -e /tmp/ipwrap.failforce ]; then
+  f=$3
+  if [ "$f" = - ]; then f=/tmp/ipwrap.stdin; cat >"$f"; fi
+  if grep -qE '^route (add|replace|del) ' "$f"; then
+    echo "RTNETLINK answers: Operation not permitted" >&2
+    exit 1
+  fi
+  exec /usr/bin/ip -force -batch "$f"
+fi
+if [ "$1" = -batch ] && [ -f "$2" ] && grep -qE '^route (add|replace|del) ' "$2"; then
+  if [ -e /tmp/ipwrap.race ]; then mv /tmp/ipwrap.race /tmp/ipwrap.race.run && sh /tmp/ipwrap.race.run; fi
+  if [ -e /tmp/ipwrap.killbefore ]; then rm -f /tmp/ipwrap.killbefore; kill -KILL 0; fi
+fi
+if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.fail ] && grep -qE '^route (add|replace|del) ' "$2"; then
   rm -f /tmp/ipwrap.fail
   head -n 1 "$2" | /usr/bin/ip -batch -
   echo "Error: the test made this batch fail after its first line" >&2
@@ -82,7 +102,7 @@ if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.fail ] && grep -qE '^rou
 fi
 /usr/bin/ip "$@"
 rc=$?
-if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.kill ] && grep -qE '^route (replace|del) ' "$2"; then
+if [ "$1" = -batch ] && [ -f "$2" ] && [ -e /tmp/ipwrap.kill ] && grep -qE '^route (add|replace|del) ' "$2"; then
   rm -f /tmp/ipwrap.kill
   kill -KILL 0
 fi
@@ -968,5 +988,266 @@ describe("issue 12", () => {
     }
     expect(fs.existsSync("/etc/pod-routes")).toBe(false);
     expect(fs.readFileSync("/etc/hosts", "utf8")).not.toContain("pod-routes managed block");
+  });
+});
+
+// Issue 18, items 4 and 9: no foreign route taken over, even one that appears while a run is under way, and
+// no check that reads the system failing open. Each test starts from a host it sets up itself.
+describe("issue 18", () => {
+  /** `ip` fails for commands whose arguments start with `args`, printing `error`'s lines. */
+  const deny = (host: Host, args: string, ...error: string[]) =>
+    hostExec(lab(), host, ["sh", "-c", "cat >/tmp/ipwrap.deny"], { input: [args, ...error, ""].join("\n") });
+  /** What another tool does on the host just before the run's first route batch. */
+  const race = (host: Host, command: string) =>
+    hostExec(lab(), host, ["sh", "-c", "cat >/tmp/ipwrap.race"], { input: `/usr/bin/ip ${command}\n` });
+  const ROLLED_BACK =
+    "the routes pod-routes had before were restored and nothing else was changed on this host.";
+
+  it.each([
+    [
+      "a static route of the same metric: the batch's `route add` fails",
+      "10.200.0.0/24 via 198.19.249.10 proto static",
+      "10.200.0.0/24 via 198.19.249.10 dev eth0 proto static",
+    ],
+    [
+      "a route of another metric: found by the check after the batch",
+      "10.200.0.0/24 via 198.19.249.10 proto static metric 50",
+      "10.200.0.0/24 via 198.19.249.10 dev eth0 proto static metric 50",
+    ],
+    [
+      "a more-specific route inside the pod CIDR: found by the check after the batch",
+      "10.200.0.0/25 via 198.19.249.10",
+      "10.200.0.0/25 via 198.19.249.10 dev eth0 proto boot",
+    ],
+  ])(
+    "issue 18 item 4: a foreign route that appears between the checks and the batch (%s) is not taken over: the run rolls back and names it",
+    (_what, made, shown) => {
+      retire("node-1");
+      const before = snapshot("node-1");
+      const dst = made.split(" ")[0]!;
+      try {
+        withIpWrapper("node-1", () => {
+          race("node-1", `route add ${made}`);
+          const r = apply("node-1");
+          expect(r.code).toBe(EXIT_CODES.rolledBack);
+          expect(r.stderr).toContain(
+            `pod-routes: host node-1 already has a route ${shown} that pod-routes did not create; it conflicts with the desired 10.200.0.0/24 via 198.19.249.34.`,
+          );
+          expect(r.stderr).toContain(
+            dst === "10.200.0.0/24" && !made.includes("metric")
+              ? "pod-routes: host node-1: a route change failed (route add 10.200.0.0/24 via 198.19.249.34 proto 156: RTNETLINK answers: File exists); "
+              : `pod-routes: host node-1: a route change failed (routes changed while it ran: ${shown} is in the way of 10.200.0.0/24); `,
+          );
+          expect(r.stderr).toContain(ROLLED_BACK);
+          expect(r.stderr).not.toMatch(/awk|syntax error/);
+          expect(r.stdout).toBe("");
+        });
+        expect(hostRoutes(lab(), "node-1", dst)).toEqual([shown.replace(" proto boot", "")]);
+        expect(ours("node-1")).toEqual([]);
+        expect(exists("node-1", STATE_FILE)).toBe(false);
+      } finally {
+        sh("node-1", `ip route del ${made} 2>/dev/null || true`);
+      }
+      expect(snapshot("node-1")).toBe(before);
+      expectOk(apply("node-1"));
+      expect(ours("node-1")).toEqual(EXPECTED["node-1"]);
+    },
+  );
+
+  it("issue 18 item 4: a route of its own that a foreign one replaced before the batch is not taken over by a change (nor removed by the delete)", () => {
+    retire("node-0");
+    expectOk(apply("node-0"));
+    try {
+      withIpWrapper("node-0", () => {
+        race("node-0", "route replace 10.200.1.0/24 via 198.19.249.77 proto static");
+        const r = apply("node-0", {}, ["10.200.1.0/24 via 198.19.249.10"]);
+        expect(r.code).toBe(EXIT_CODES.rolledBack);
+        expect(r.stderr).toContain(
+          "a route change failed (route del 10.200.1.0/24 via 198.19.249.136 proto 156: RTNETLINK answers: No such process)",
+        );
+        expect(r.stderr).toContain(
+          "pod-routes: host node-0 already has a route 10.200.1.0/24 via 198.19.249.77 dev eth0 proto static that pod-routes did not create",
+        );
+        expect(r.stderr).toContain(ROLLED_BACK);
+      });
+      expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
+        "10.200.1.0/24 via 198.19.249.77 dev eth0 proto static",
+      ]);
+      expect(stateRoutes("node-0")).toEqual(EXPECTED["node-0"]);
+      // The state file still names 10.200.1.0/24, but that route is not pod-routes' own: its delete keeps it.
+      expectOk(remove("node-0"));
+      expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
+        "10.200.1.0/24 via 198.19.249.77 dev eth0 proto static",
+      ]);
+    } finally {
+      sh("node-0", "ip route del 10.200.1.0/24 via 198.19.249.77 2>/dev/null || true");
+    }
+    expect(snapshot("node-0")).toBe(baseline["node-0"]);
+    expectOk(apply("node-0"));
+  });
+
+  it("issue 18 item 4: adopt takes over only the hand-made route it checked (one replaced before the batch stays), and a failed adoption puts it back", () => {
+    retire("node-0");
+    sh("node-0", "ip route add 10.200.1.0/24 via 198.19.249.136");
+    const handMade = snapshot("node-0");
+    try {
+      withIpWrapper("node-0", () => {
+        race("node-0", "route replace 10.200.1.0/24 via 198.19.249.77 proto static");
+        const r = apply("node-0", { adopt: true });
+        expect(r.code).toBe(EXIT_CODES.rolledBack);
+        expect(r.stderr).toContain(
+          "pod-routes: host node-0 already has a route 10.200.1.0/24 via 198.19.249.77 dev eth0 proto static that pod-routes did not create",
+        );
+        expect(r.stderr).toContain(ROLLED_BACK);
+      });
+      expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
+        "10.200.1.0/24 via 198.19.249.77 dev eth0 proto static",
+      ]);
+      expect(ours("node-0")).toEqual([]);
+      expect(exists("node-0", STATE_FILE)).toBe(false);
+    } finally {
+      sh("node-0", "ip route del 10.200.1.0/24 via 198.19.249.77 proto static 2>/dev/null || true");
+    }
+    // The hand-made route back; an adoption that fails half-way leaves it as it was.
+    sh("node-0", "ip route add 10.200.1.0/24 via 198.19.249.136");
+    expect(snapshot("node-0")).toBe(handMade);
+    withIpWrapper("node-0", () => {
+      sh("node-0", ": >/tmp/ipwrap.fail");
+      const r = apply("node-0", { adopt: true });
+      expect(r.code).toBe(EXIT_CODES.rolledBack);
+      expect(r.stderr).toContain(ROLLED_BACK);
+    });
+    expect(snapshot("node-0")).toBe(handMade);
+    expect(expectOk(apply("node-0", { adopt: true })).stdout).toMatch(
+      new RegExp(`^${summary("node-0", 0, 0, 1, 0, 0)}`),
+    );
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+  });
+
+  it("issue 18 item 4: a failed IPv6 dump fails the run closed (a foreign IPv6 route is not taken over); a host without IPv6 applies its IPv4 routes", () => {
+    retire("node-0");
+    expectOk(apply("node-0"));
+    const routes = [...EXPECTED["node-0"], "fd00::a00:100/120 via fd00::136"];
+    sh("node-0", "ip -6 route add fd00::a00:100/120 via fd00::10 proto static");
+    try {
+      const before = snapshot("node-0");
+      withIpWrapper("node-0", () => {
+        deny("node-0", "-N -6 route", "RTNETLINK answers: Message too long", "Dump terminated");
+        const r = apply("node-0", {}, routes);
+        expect(r.code).toBe(EXIT_CODES.cannotRun);
+        expect(r.stderr).toContain(
+          "'ip -N -6 route show table main' failed: RTNETLINK answers: Message too long Dump terminated",
+        );
+        expect(r.stderr).toContain("nothing was changed on this host.");
+        expect(r.stdout).toBe("");
+        expect(snapshot("node-0")).toBe(before);
+        // A check cannot tell either: it fails rather than report the route as missing.
+        expect(sshRun(lab(), "node-0", renderCheck(input("node-0", {}, routes))).code).toBe(
+          EXIT_CODES.cannotRun,
+        );
+        // A kernel without IPv6 (every IPv6 request: "Address family not supported"): IPv4 routes still apply.
+        deny("node-0", "-N -6", "RTNETLINK answers: Address family not supported by protocol");
+        const v4 = expectOk(apply("node-0", {}, [...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"]));
+        expect(v4.stdout).toMatch(new RegExp(`^${summary("node-0", 1, 0, 0, 0, 1)}`));
+      });
+      expect(hostExec(lab(), "node-0", ["ip", "-6", "route", "show", "fd00::a00:100/120"]).trim()).toMatch(
+        /^fd00::a00:100\/120 via fd00::10 dev eth0 proto static/,
+      );
+    } finally {
+      sh("node-0", "ip -6 route del fd00::a00:100/120 via fd00::10 2>/dev/null || true");
+    }
+    expectOk(apply("node-0"));
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+    expect(ours("node-0", "-6")).toEqual([]);
+  });
+
+  it("issue 18 item 9: with `ip rule show` failing, a run refuses and changes nothing (a rule in the way would go unseen)", () => {
+    retire("node-0");
+    expectOk(apply("node-0"));
+    const routes = [...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"];
+    sh("node-0", "ip rule add to 10.200.7.0/24 lookup 100 priority 1000");
+    try {
+      const before = snapshot("node-0");
+      withIpWrapper("node-0", () => {
+        deny("node-0", "-N -4 rule", "RTNETLINK answers: Operation not permitted", "Dump terminated");
+        const r = apply("node-0", {}, routes);
+        expect(r.code).toBe(EXIT_CODES.cannotRun);
+        expect(r.stderr).toContain(
+          "'ip -N -4 rule show' failed: RTNETLINK answers: Operation not permitted Dump terminated",
+        );
+        expect(r.stderr).toContain("nothing was changed on this host.");
+        expect(r.stdout).toBe("");
+        expect(snapshot("node-0")).toBe(before);
+        expect(sshRun(lab(), "node-0", renderCheck(input("node-0", {}, routes))).code).toBe(
+          EXIT_CODES.cannotRun,
+        );
+      });
+      // Once the rules can be read, the rule is refused as ever.
+      const r = apply("node-0", {}, routes);
+      expect(r.code).toBe(EXIT_CODES.refused);
+      expect(r.stderr).toContain("already has a policy rule '1000: from all to 10.200.7.0/24 lookup 100'");
+      expect(snapshot("node-0")).toBe(before);
+    } finally {
+      sh("node-0", "ip rule del priority 1000 to 10.200.7.0/24");
+    }
+    expect(expectOk(apply("node-0")).stdout).toBe(unchanged("node-0", 1));
+  });
+
+  it("issue 18 item 9: a journal whose route deletion fails is kept, and the run fails naming the route", () => {
+    retire("node-0");
+    expectOk(apply("node-0"));
+    const S2 = ["10.200.7.0/24 via 198.19.249.136"];
+    withIpWrapper("node-0", () => {
+      // Killed after writing its journal, before its route batch: 10.200.1.0/24 is to go.
+      sh("node-0", ": >/tmp/ipwrap.killbefore");
+      expect(apply("node-0", {}, S2).code).not.toBe(0);
+      expect(exists("node-0", JOURNAL_FILE)).toBe(true);
+      expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+      // The next run cannot remove it.
+      sh("node-0", ": >/tmp/ipwrap.failforce");
+      const before = snapshot("node-0");
+      const r = apply("node-0", {}, S2);
+      expect(r.code).toBe(EXIT_CODES.cannotRun);
+      expect(r.stderr).toContain(
+        `pod-routes: host node-0: cannot finish ${JOURNAL_FILE}: 10.200.1.0/24 via 198.19.249.136 proto 156 is still there (ip route del 10.200.1.0/24 via 198.19.249.136 proto 156 removes it); ip said: RTNETLINK answers: Operation not permitted; the journal is kept (the next run, or the boot program, tries again) and nothing else was changed on this host.\n`,
+      );
+      expect(r.stdout).toBe("");
+      expect(exists("node-0", JOURNAL_FILE)).toBe(true);
+      expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+      expect(snapshot("node-0")).toBe(before);
+    });
+    // Once it can: the next run finishes the journal, then does its own.
+    const next = apply("node-0", {}, S2);
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain("finishing a run that was interrupted before it committed its files");
+    expect(exists("node-0", JOURNAL_FILE)).toBe(false);
+    expect(ours("node-0")).toEqual(S2);
+    expect(stateRoutes("node-0")).toEqual(S2);
+    expect(hostExec(lab(), "node-0", ["find", "/etc", "-name", ".pod-routes-staged.*"])).toBe("");
+    expectOk(apply("node-0"));
+    expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
+  });
+
+  it("issue 18 item 9: a rollback that cannot put the routes back says which, with its own exit status", () => {
+    retire("node-0");
+    expectOk(apply("node-0"));
+    const before = snapshot("node-0");
+    withIpWrapper("node-0", () => {
+      // The batch fails after its first line (10.200.7.0/24 added), and nothing can be put back.
+      sh("node-0", ": >/tmp/ipwrap.fail && : >/tmp/ipwrap.failforce");
+      const r = apply("node-0", {}, ["10.200.7.0/24 via 198.19.249.136", "10.200.8.0/24 via 198.19.249.136"]);
+      expect(r.code).toBe(EXIT_CODES.notRestored);
+      expect(r.stderr).toContain("pod-routes: host node-0: a route change failed (");
+      expect(r.stderr).toContain(
+        "could not put back: 10.200.7.0/24 via 198.19.249.136 proto 156 is still there (ip route del 10.200.7.0/24 via 198.19.249.136 proto 156 removes it)",
+      );
+      expect(r.stderr).not.toContain("were restored");
+      expect(r.stdout).toBe("");
+    });
+    expect(ours("node-0")).toEqual([...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"]);
+    // No file changed: the state file is the one before.
+    expect(stateRoutes("node-0")).toEqual(EXPECTED["node-0"]);
+    sh("node-0", "ip route del 10.200.7.0/24 via 198.19.249.136 proto 156");
+    expect(snapshot("node-0")).toBe(before);
   });
 });

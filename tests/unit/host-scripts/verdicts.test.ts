@@ -615,6 +615,57 @@ describe.each(AWKS)("verdicts.awk under %s", (_name, cmd) => {
     ]);
   });
 
+  it("issue 18 item 9: tells which route changes did not take (mode=expect): by destination, next hop and protocol, the last line about a route counting", () => {
+    const lines = file("lines", [
+      // Put back: there, as ip prints it (protocol boot is not printed; IPv6 spelled otherwise).
+      "route add 10.200.3.0/24 via 198.19.249.23 dev eth0 proto boot",
+      "route add ::a00:100/120 via FD00::136 proto 156",
+      // Put back, but another route (another protocol, another next hop) is there instead.
+      "route add 10.200.2.0/24 via 198.19.249.99 proto 156",
+      "route add 10.200.6.0/24 via 198.19.249.26 proto static",
+      // Removed, and gone; removed, and still there.
+      "route del 10.200.1.0/24 via 198.19.249.136 proto 156",
+      "route del 10.200.4.0/24 via 198.19.249.24 proto 156",
+      // Deleted then added again (an adoption of a protocol-156 route undone): the add counts.
+      "route del 10.200.5.0/24 via 198.19.249.25 proto 156",
+      "route add 10.200.5.0/24 via 198.19.249.25 dev eth0 proto 156",
+      "not a route line",
+    ]);
+    const table = file("table", [
+      KERNEL4,
+      "10.200.3.0/24 via 198.19.249.23 dev eth0 ",
+      "10.200.2.0/24 via 198.19.249.77 dev eth0 proto 4 ",
+      "10.200.6.0/24 via 198.19.249.27 dev eth0 proto 4 ",
+      "10.200.4.0/24 via 198.19.249.24 dev eth0 proto 156 ",
+      "10.200.5.0/24 via 198.19.249.25 dev eth0 proto 156 ",
+      "blackhole 10.200.1.0/24 proto 156 ",
+      "::10.0.1.0/120 via fd00::136 dev eth0 proto 156 metric 1024 pref medium",
+    ]);
+    expect(awk(cmd, ["-v", "mode=expect", "-f", AWK_FILE, lines, table])).toEqual([
+      [
+        "missing",
+        "10.200.2.0/24",
+        "198.19.249.99",
+        "156",
+        "route add 10.200.2.0/24 via 198.19.249.99 proto 156",
+      ],
+      [
+        "missing",
+        "10.200.6.0/24",
+        "198.19.249.26",
+        "static",
+        "route add 10.200.6.0/24 via 198.19.249.26 proto static",
+      ],
+      [
+        "left",
+        "10.200.4.0/24",
+        "198.19.249.24",
+        "156",
+        "route del 10.200.4.0/24 via 198.19.249.24 proto 156",
+      ],
+    ]);
+  });
+
   it("takes a thousand routes against a table of two thousand in well under a second", () => {
     const desired = Array.from(
       { length: 1024 },
