@@ -13,7 +13,7 @@ import {
   SpecArgs,
   throwProblems,
 } from "../common/nodes";
-import { HostRoutes, providerVersion } from "./host-routes";
+import { HostRoutes, providerVersion, stackIdentity } from "./host-routes";
 import { check, hostsBlockLines } from "./plan";
 
 export interface SshNodeArgs extends NodeArgs {
@@ -141,6 +141,8 @@ export class PodRoutes extends pulumi.ComponentResource {
     // The whole mesh, once; each host takes its part.
     const plans = derive(spec, (s) => planHostRoutes(s, args.routeNamePrefix));
     const stack = `pulumi:${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    // The owner record on each host is `<stack>@<stack id>:<resource>` (see ownerRecord in provider.ts).
+    const stackId = stackIdentity();
     const privateKey = pulumi.secret(args.privateKey);
     const roles = plainNodes(args).map((n) => n.role);
     const resources: Record<string, HostRoutes> = {};
@@ -152,6 +154,7 @@ export class PodRoutes extends pulumi.ComponentResource {
         {
           host: node.name,
           owner: `${stack}:${resourceName}`,
+          stackId,
           address: node.address ?? derive(plan, (p) => p.host.ip),
           port: args.port ?? 22,
           user: args.user ?? "root",

@@ -13,7 +13,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostRoutesInputs } from "./provider";
+import { STACK_IDENTITY_KEY, type HostRoutesInputs } from "./provider";
 import { renderHostProgram } from "./scripts";
 
 type Provider = pulumi.dynamic.ResourceProvider;
@@ -100,4 +100,47 @@ export class HostRoutes extends pulumi.dynamic.Resource {
       "HostRoutes",
     );
   }
+}
+
+/**
+ * A random identity of the stack, created once and kept in its state: what tells this stack's hosts from
+ * those of a stack of the same organization, project and name elsewhere (every self-managed backend's
+ * organization is `organization`). One per stack, at its top level, whatever the number of ssh.PodRoutes.
+ */
+export class StackIdentity extends pulumi.dynamic.Resource {
+  /** 16 hex digits, also the resource's id. */
+  declare readonly identity: pulumi.Output<string>;
+
+  constructor(name: string, opts?: pulumi.CustomResourceOptions) {
+    super(
+      theProvider(),
+      name,
+      { [STACK_IDENTITY_KEY]: true, identity: undefined },
+      opts,
+      "pod-routes",
+      "StackIdentity",
+    );
+  }
+}
+
+/** The StackIdentity's name in every stack. */
+export const STACK_IDENTITY_NAME = "pod-routes-stack-identity";
+
+// Per stack run (the stack resource of the program being run: tests and the Automation API run several
+// in one process), and per process even if several copies of this module are loaded.
+const IDENTITIES = Symbol.for("pod-routes.stack-identities");
+const NO_STACK = {};
+type Registry = WeakMap<object, StackIdentity>;
+
+/** This stack's identity: its StackIdentity's output, the resource registered on first use. */
+export function stackIdentity(): pulumi.Output<string> {
+  const global = globalThis as unknown as Record<symbol, Registry | undefined>;
+  const registry = (global[IDENTITIES] ??= new WeakMap());
+  const key: object = pulumi.runtime.getStackResource() ?? NO_STACK;
+  let identity = registry.get(key);
+  if (identity === undefined) {
+    identity = new StackIdentity(STACK_IDENTITY_NAME);
+    registry.set(key, identity);
+  }
+  return identity.identity;
 }

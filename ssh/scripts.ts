@@ -6,7 +6,8 @@
 // A script is one shell function called on its last line (`pod_routes_apply() ( … )` then
 // `{ pod_routes_apply </dev/null; }`): a script cut short in transit (the SSH path sends it on stdin of
 // `sh -s`) is a syntax error, or defines a function nobody calls, and changes nothing. Inside it:
-//   - the run's variables (MODE, HOST, OWNER, ADOPT, MANAGE_HOSTS, RESYNC, LOCK_WAIT), validated;
+//   - the run's variables (MODE, HOST, OWNER, ADOPT, MANAGE_HOSTS, RESYNC, LOCK_WAIT, PREVIOUS_OWNER,
+//     NONCE), validated;
 //   - its data as quoted here-documents (desired routes, the /etc/hosts block lines);
 //   - the host program itself as a quoted here-document, which the function evals: the constants below,
 //     verdicts.awk and the .sh files. The apply writes the very same text to /etc/pod-routes/apply.sh, the
@@ -49,6 +50,16 @@ export const HOSTS_END = "# END pod-routes managed block";
 /** One run at a time per host: flock on this file, or an atomic mkdir of `${LOCK_FILE}.d` without flock. */
 export const LOCK_FILE = "/run/lock/pod-routes.lock";
 export const DEFAULT_LOCK_WAIT_SECONDS = 60;
+/**
+ * The first word of the program's own last line of stdout, `<DONE_MARK><TAB><nonce>`, printed by pr_main
+ * only when the run ended well and was given a nonce (the provider gives each run its own). Without that
+ * line an exit status of 0 proves nothing: a forced command or a wrapper may not have run the program.
+ */
+export const DONE_MARK = "pod-routes-done";
+/** The line a run given `nonce` prints last when it ended well (see DONE_MARK). */
+export function doneLine(nonce: string): string {
+  return `${DONE_MARK}\t${safe("nonce", nonce)}`;
+}
 /** The function each script is wrapped in; the script's last line calls it. */
 export const SCRIPT_FUNCTION = {
   apply: "pod_routes_apply",
@@ -96,6 +107,13 @@ export interface HostScriptInput {
   readonly resyncInterval?: string;
   /** How long a run waits for another run's lock on the host (default 60 s). */
   readonly lockWaitSeconds?: number;
+  /**
+   * An owner identity this run may take the host over from besides its own stack's: the identity the same
+   * resource recorded before (e.g. before stack identities existed). Undefined: none.
+   */
+  readonly previousOwner?: string;
+  /** This run's nonce (hex): the program then ends a good run with `doneLine(nonce)`. Undefined: no such line. */
+  readonly nonce?: string;
 }
 
 export interface DeleteScriptInput {
@@ -103,6 +121,9 @@ export interface DeleteScriptInput {
   /** The identity whose delete this is; "*" retires the host by hand, whoever owns it. */
   readonly owner: string;
   readonly lockWaitSeconds?: number;
+  /** Another identity whose record this delete may remove too (what an unfinished run may have left). */
+  readonly previousOwner?: string;
+  readonly nonce?: string;
 }
 
 // ------------------------------------------------------------------------------------------ validation
@@ -128,6 +149,7 @@ const SAFE = {
   owner: (v: string) => /^[A-Za-z0-9][A-Za-z0-9._/:=@+-]{0,254}$/.test(v),
   interval: (v: string) => /^[1-9][0-9]{0,5}(s|min|h)$/.test(v),
   seconds: (v: string) => /^[1-9][0-9]{0,3}$/.test(v),
+  nonce: (v: string) => /^[0-9a-f]{8,64}$/.test(v),
 } as const;
 export type SafeKind = keyof typeof SAFE;
 
@@ -244,6 +266,7 @@ const CONSTANTS: ReadonlyArray<readonly [string, string | number]> = [
   ["HOSTS_BEGIN", HOSTS_BEGIN],
   ["HOSTS_END", HOSTS_END],
   ["LOCK_FILE", LOCK_FILE],
+  ["DONE_MARK", DONE_MARK],
 ];
 
 /** The boot program's last line (see main.sh, pod_routes_boot). */
@@ -303,6 +326,16 @@ function wrap(
   ].join("\n");
 }
 
+/** PREVIOUS_OWNER and NONCE: empty when not given. */
+function runVariables(
+  input: Pick<HostScriptInput, "previousOwner" | "nonce">,
+): ReadonlyArray<readonly [string, string]> {
+  return [
+    ["PREVIOUS_OWNER", input.previousOwner === undefined ? "" : safeOwner(input.previousOwner)],
+    ["NONCE", input.nonce === undefined ? "" : safe("nonce", input.nonce)],
+  ];
+}
+
 function reconcileScript(mode: "apply" | "check", input: HostScriptInput): string {
   const host = safe("name", input.host);
   const owner = safeOwner(input.owner);
@@ -324,6 +357,7 @@ function reconcileScript(mode: "apply" | "check", input: HostScriptInput): strin
       ["MANAGE_HOSTS", hosts ? "1" : "0"],
       ["RESYNC", resync],
       ["LOCK_WAIT", safeSeconds(input.lockWaitSeconds)],
+      ...runVariables(input),
     ],
     [
       "# Desired routes: destination, next hop, node.",
@@ -348,7 +382,9 @@ export function renderCheck(input: HostScriptInput): string {
  * Reports how the host stands against its own state file: what pod-routes installed there (a refresh
  * needs nothing else to find a route removed by hand, a foreign route in the way, or a missing state).
  */
-export function renderStateCheck(input: Pick<HostScriptInput, "host" | "owner" | "lockWaitSeconds">): string {
+export function renderStateCheck(
+  input: Pick<HostScriptInput, "host" | "owner" | "lockWaitSeconds" | "nonce">,
+): string {
   const script = reconcileScript("check", { ...input, routes: [] });
   const desired = heredoc("pr_desired", "POD_ROUTES_DATA", "");
   if (!script.includes(desired))
@@ -375,6 +411,7 @@ export function renderDelete(input: DeleteScriptInput): string {
       ["MANAGE_HOSTS", "0"],
       ["RESYNC", ""],
       ["LOCK_WAIT", safeSeconds(input.lockWaitSeconds)],
+      ...runVariables(input),
     ],
     [heredoc("pr_desired", "POD_ROUTES_DATA", ""), heredoc("pr_hosts_block", "POD_ROUTES_DATA", "")],
   );
@@ -427,14 +464,20 @@ export interface CheckReport {
  *   hostsblock<TAB>present|missing|damaged
  *   hosts<TAB><line>                                                                      (any number)
  *   unit<TAB>present|missing
- * Throws an Error naming the line for anything else.
+ *   pod-routes-done<TAB><nonce>            (the program's own last line, when the run was given a nonce)
+ * Throws an Error naming the line (escaped, and cut to 200 characters) for anything else.
  */
 export function parseCheckReport(stdout: string): CheckReport {
   const lines = stdout.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
+  if (lines.length > 0 && lines[lines.length - 1]!.startsWith(`${DONE_MARK}\t`)) lines.pop();
   let at = 0;
   const fail = (why: string): never => {
-    const shown = at < lines.length ? JSON.stringify(lines[at]) : "the end of the report";
+    const line = lines[at] ?? "";
+    const shown =
+      at < lines.length
+        ? `${JSON.stringify(line.slice(0, 200))}${line.length > 200 ? ` and ${line.length - 200} more characters` : ""}`
+        : "the end of the report";
     throw new Error(`pod-routes: malformed check report at line ${at + 1} (${shown}): ${why}`);
   };
   const fields = (key: string, count: number): string[] => {

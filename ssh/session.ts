@@ -25,6 +25,8 @@ export interface SshTarget {
   readonly connectTimeoutMs?: number;
   /** The command, from the end of authentication to its exit; default 5 min. */
   readonly commandTimeoutMs?: number;
+  /** Bytes read of stdout, and of stderr, before the session is closed as a failure; default 1 MiB each. */
+  readonly maxOutputBytes?: number;
 }
 
 export interface RunResult {
@@ -36,7 +38,19 @@ export interface RunResult {
   readonly hostKey: string;
 }
 
-export type SshErrorKind = "connect" | "hostkey" | "auth" | "timeout" | "protocol";
+export type SshErrorKind = "connect" | "hostkey" | "auth" | "timeout" | "protocol" | "output";
+
+/**
+ * How far a failed call got, which decides what its failure may have left on the host:
+ * - `not-tried`: refused before any connection (a bad key, port or timeout): nothing was sent anywhere;
+ * - `unreached`: no TCP connection was ever made (refused, no route to the host, a name that does not
+ *   resolve, or the connect timeout before TCP connected): nothing of pod-routes reached the host;
+ * - `host`: the host answered (TCP, the SSH handshake or authentication), but the command was never started
+ *   (a host key mismatch, a refused key, a timeout or a lost connection before the session): nothing ran;
+ * - `command`: the command was started (or its request sent) and its end was not seen (a command timeout,
+ *   a connection lost while it ran, too much output): it may have changed the host.
+ */
+export type SshReach = "not-tried" | "unreached" | "host" | "command";
 
 /** Why a command could not be run (a command that ran and failed is a RunResult with a non-zero code). */
 export class SshError extends Error {
@@ -44,6 +58,7 @@ export class SshError extends Error {
   constructor(
     readonly kind: SshErrorKind,
     message: string,
+    readonly reach: SshReach = "not-tried",
   ) {
     super(message);
   }
@@ -60,6 +75,8 @@ export interface ParsedHostKey {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+/** Per stream: a host program's output is a few KB (a check report of 1,024 routes about 100 KB). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 // A peer that vanishes mid-command (powered off, cable pulled) sends no RST: without keepalives the
 // connection would wait for the command timeout. ssh2 gives up after 3 + 1 unanswered pings 10 s apart.
 const KEEPALIVE_INTERVAL_MS = 10_000;
@@ -122,7 +139,11 @@ export function parseHostKey(line: string): ParsedHostKey {
       );
     }
     const cert = type.includes("-cert-") ? " (certificates are not supported: pin the plain host key)" : "";
-    throw new Error(`unsupported host key type ${quoted(type)}${cert}; pin one of ${types}`);
+    // A long base64 word is no type name: perhaps a line of a private key; never quote it.
+    const shown = /^[A-Za-z0-9+/=]{20,}$/.test(type)
+      ? `(a ${type.length}-character base64 word)`
+      : quoted(type);
+    throw new Error(`unsupported host key type ${shown}${cert}; pin one of ${types}`);
   }
   if (data === undefined) throw new Error(`the pinned ${type} host key has no key data after its type`);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0) {
@@ -178,12 +199,19 @@ function redact(message: string, secret: string): string {
   for (const part of [secret.trim(), ...secret.split(/\s+/)]) {
     if (part.length >= 8) out = out.split(part).join("[redacted]");
   }
-  return out;
+  // And any run of 8 or more base64 characters that is part of the key, whole lines or not.
+  return out.replace(/[A-Za-z0-9+/=]{8,}/g, (run) => (secret.includes(run) ? "[redacted]" : run));
 }
 
 function parsePrivateKey(text: string): { key: ParsedKey } | { problem: string } {
   if (text.trim() === "") return { problem: "the private key is empty" };
-  const parsed = firstKey(utils.parseKey(text) as ParsedKey | ParsedKey[] | Error);
+  let parsed: ParsedKey | Error;
+  try {
+    parsed = firstKey(utils.parseKey(text) as ParsedKey | ParsedKey[] | Error);
+  } catch {
+    // Never its message: it could quote the text.
+    parsed = new Error("unreadable");
+  }
   if (parsed instanceof Error) {
     if (/encrypt|passphrase/i.test(parsed.message)) {
       return {
@@ -248,9 +276,10 @@ const SOCKET_ERRORS: Readonly<Record<string, string>> = {
   EPIPE: "the connection was closed by the host",
 };
 
-function positive(value: number | undefined, fallback: number, what: string): number {
+function positive(value: number | undefined, fallback: number, what: string, unit = "ms"): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new SshError("connect", `${what} must be a positive number of ms`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new SshError("connect", `${what} must be a positive number of ${unit}`);
   return v;
 }
 
@@ -258,7 +287,9 @@ function positive(value: number | undefined, fallback: number, what: string): nu
  * Runs `command` (e.g. `sh -s`) on the target in one SSH session, with `stdin` written in full to its
  * standard input and then closed; resolves with its exit code and output (UTF-8), whatever the code.
  * Rejects with an SshError when the command could not be run to its end: the host was unreachable, its
- * host key was not the pinned one (then nothing ran), the key was refused, or a timeout expired.
+ * host key was not the pinned one (then nothing ran), the key was refused, a timeout expired, or the
+ * command wrote more than `maxOutputBytes` to stdout or to stderr (then the session is closed at once);
+ * its `reach` says how far the call got.
  */
 export function runScript(target: SshTarget, command: string, stdin: string): Promise<RunResult> {
   return new Promise<RunResult>((resolve, reject) => {
@@ -275,6 +306,12 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
       target.commandTimeoutMs,
       DEFAULT_COMMAND_TIMEOUT_MS,
       "commandTimeoutMs",
+    );
+    const maxOutputBytes = positive(
+      target.maxOutputBytes,
+      DEFAULT_MAX_OUTPUT_BYTES,
+      "maxOutputBytes",
+      "bytes",
     );
     const clientKey = parsePrivateKey(target.privateKey);
     if ("problem" in clientKey) throw new SshError("auth", `${where}: ${clientKey.problem}`);
@@ -293,6 +330,11 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
     const socket = net.connect({ host: target.host, port: target.port });
     const client = new Client();
     let phase: "connecting" | "running" = "connecting";
+    // How far this call got (see SshReach): TCP connected, then the command's request sent.
+    let reach: SshReach = "unreached";
+    socket.once("connect", () => {
+      if (reach === "unreached") reach = "host";
+    });
     let presented: Buffer | undefined;
     let settled = false;
     const finish = (outcome: RunResult | SshError): void => {
@@ -302,7 +344,7 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
       if (outcome instanceof SshError) {
         // Torn down at once: a hung or hostile peer gets no further say.
         socket.destroy();
-        reject(outcome);
+        reject(new SshError(outcome.kind, outcome.message, reach));
       } else {
         client.end();
         // sshd closes its side at once; a peer that does not still loses the socket soon.
@@ -313,7 +355,9 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
     const connectTimedOut = (): SshError =>
       new SshError(
         "timeout",
-        `${where}: no SSH session within ${connectTimeoutMs} ms (TCP connect, SSH handshake and authentication); is the host up, and is it sshd that listens on port ${target.port}?`,
+        reach === "unreached"
+          ? `${where}: no SSH session within ${connectTimeoutMs} ms: the TCP connection was never made; is the host up and reachable?`
+          : `${where}: no SSH session within ${connectTimeoutMs} ms (TCP connect, SSH handshake and authentication); is it sshd that listens on port ${target.port}?`,
       );
     // Our own timer as well as ssh2's readyTimeout: the promise settles on time whatever state ssh2 is in.
     let timer = setTimeout(() => finish(connectTimedOut()), connectTimeoutMs);
@@ -388,9 +432,19 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
           ),
         commandTimeoutMs,
       );
-      const refused = (error: Error): void =>
-        finish(new SshError("protocol", `${where}: the host refused to start the command: ${error.message}`));
+      const refused = (error: Error): void => {
+        // The channel or the exec request was refused: the command never started.
+        reach = "host";
+        finish(
+          new SshError(
+            "protocol",
+            `${where}: the host refused to start the command: ${redact(error.message, target.privateKey)}`,
+          ),
+        );
+      };
       try {
+        // From here on the command may run: its outcome is unknown until its exit status comes back.
+        reach = "command";
         client.exec(command, (error, stream) => (error ? refused(error) : collect(stream)));
       } catch (error) {
         refused(error instanceof Error ? error : new Error(String(error)));
@@ -400,9 +454,25 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
     const collect = (stream: ClientChannel): void => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
+      const size = { stdout: 0, stderr: 0 };
       let exit: { code: number; note: string } | undefined;
-      stream.on("data", (chunk: Buffer) => stdout.push(chunk));
-      stream.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+      // Past the cap nothing more is read: the session is closed and the call fails, naming the limit.
+      const take = (which: "stdout" | "stderr", into: Buffer[], chunk: Buffer): void => {
+        if (settled) return;
+        size[which] += chunk.length;
+        if (size[which] > maxOutputBytes) {
+          finish(
+            new SshError(
+              "output",
+              `${where}: the command wrote more than ${maxOutputBytes} bytes to ${which}; pod-routes stopped reading and closed the session (what the command did on the host is unknown)`,
+            ),
+          );
+          return;
+        }
+        into.push(chunk);
+      };
+      stream.on("data", (chunk: Buffer) => take("stdout", stdout, chunk));
+      stream.stderr.on("data", (chunk: Buffer) => take("stderr", stderr, chunk));
       stream.on("exit", (code: number | null, signal?: string, _dump?: string, desc?: string) => {
         if (code !== null) exit = { code, note: "" };
         else {

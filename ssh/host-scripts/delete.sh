@@ -3,7 +3,8 @@
 #
 # A host without a state file is left as it is. A host whose owner record names another identity is left
 # as it is too: when a node is renamed, or moved to another stack, its successor took the host over, and
-# the old command's delete must not undo it. OWNER='*' retires a host by hand, whoever owns it.
+# the old command's delete must not undo it. OWNER='*' retires a host by hand, whoever owns it; a record of
+# PREVIOUS_OWNER (the identity an unfinished run of the same resource may have left) is its own too.
 # What goes: the routes the state file lists that are still there with protocol 156 and the recorded next
 # hop (never `ip route flush proto 156`: a protocol-156 route pod-routes did not record is not its own),
 # pod-routes' files, the directories it created (when empty: never `rm -rf`), and the /etc/hosts block.
@@ -15,7 +16,8 @@ pr_delete() {
     return 0
   fi
   _rec=$(pr_recorded_owner)
-  if [ "$OWNER" != '*' ] && [ -n "$_rec" ] && [ "$_rec" != "$OWNER" ] && [ "$_rec" != "$HOST" ]; then
+  if [ "$OWNER" != '*' ] && [ -n "$_rec" ] && [ "$_rec" != "$OWNER" ] && [ "$_rec" != "$HOST" ] &&
+    { [ -z "$PREVIOUS_OWNER" ] || [ "$_rec" != "$PREVIOUS_OWNER" ]; }; then
     echo "pod-routes: $HOST: this host is now managed as $_rec (not $OWNER); leaving it as it is."
     return 0
   fi

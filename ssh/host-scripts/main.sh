@@ -6,6 +6,11 @@
 # the apply) ends with `{ pod_routes_boot "$@" </dev/null; }`: `sh /etc/pod-routes/apply.sh boot|resync|check` re-applies
 # (or reports) the state file's routes with the same checks as the apply, and never changes a route
 # pod-routes did not create.
+#
+# Besides the variables common.sh lists, a script sent over SSH sets PREVIOUS_OWNER (an owner identity this
+# run may also take the host over from: what the same resource recorded before; empty: none) and NONCE
+# (empty, or this run's nonce: a run that ends well then prints `$DONE_MARK<TAB>$NONCE` as its very last
+# line of stdout, which the provider requires, since an exit status of 0 alone proves nothing).
 
 pr_main() {
   pr_setup
@@ -24,6 +29,7 @@ pr_main() {
       ;;
     *) pr_fail "$EX_CANNOT" "unknown mode '$MODE'" ;;
   esac
+  if [ -n "$NONCE" ]; then printf '%s\t%s\n' "$DONE_MARK" "$NONCE"; fi
 }
 
 pod_routes_boot() (
@@ -42,6 +48,8 @@ pod_routes_boot() (
   MANAGE_HOSTS=0
   RESYNC=""
   LOCK_WAIT=60
+  PREVIOUS_OWNER=""
+  NONCE=""
   # The desired routes are the state file's (a check by hand compares the host with it).
   # shellcheck disable=SC2317 # called by pr_reconcile
   pr_desired() { cat "$STATE_FILE" 2>/dev/null || true; }

@@ -10,7 +10,7 @@
 pr_owner_problems() {
   _rec=$(pr_recorded_owner)
   if [ -z "$_rec" ] || [ "$_rec" = "$OWNER" ] || pr_legacy_owner "$_rec" || [ "${_rec%:*}" = "${OWNER%:*}" ] ||
-    [ "${_rec%:*}" = by-hand ]; then
+    [ "${_rec%:*}" = by-hand ] || { [ -n "$PREVIOUS_OWNER" ] && [ "$_rec" = "$PREVIOUS_OWNER" ]; }; then
     return 0
   fi
   printf '%s\n' "pod-routes: host $HOST is managed by another pod-routes stack: $OWNER_FILE says '$_rec', this run is '$OWNER'. Release it first: remove the host from that stack (its delete runs then), or retire it by hand (\`pod-routes script --delete --host $HOST …\` prints the script that removes its routes and files; removing $OWNER_FILE lets this stack take its routes over)." >>"$WORK/problems"

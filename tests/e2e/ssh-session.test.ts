@@ -364,6 +364,7 @@ describe("runScript on the lab", () => {
     hostExec(l, "node-0", ["sh", "-c", `kill -KILL ${sshdPid}`]);
     const { error, ms } = await call;
     expect(["connect", "protocol"]).toContain(error.kind);
+    expect(error.reach).toBe("command");
     expect(error.message).toContain("198.19.249.34:22");
     expect(ms).toBeLessThan(10_000);
   });
@@ -389,14 +390,69 @@ describe("runScript on the lab", () => {
     const r = await runScript(target("node-1"), "sh -s", script);
     expect(r).toEqual(expect.objectContaining({ code: 0, stdout: `${sha}  -\n`, stderr: "" }));
 
-    // stdin is closed after the last byte (cat would wait forever otherwise) and stdout comes back whole.
-    const echoed = await runScript(target("node-1"), "cat", payload);
+    // stdin is closed after the last byte (cat would wait forever otherwise) and stdout comes back whole
+    // (under a cap raised above the default 1 MiB).
+    const echoed = await runScript(target("node-1", { maxOutputBytes: 4 * 1024 * 1024 }), "cat", payload);
     expect(echoed.code).toBe(0);
     expect(echoed.stdout.length).toBe(payload.length);
     expect(createHash("sha256").update(echoed.stdout).digest("hex")).toBe(sha);
 
     // A command that exits without reading its stdin is no error.
     expect(await runScript(target("node-1"), "exit 4", payload)).toMatchObject({ code: 4 });
+  });
+
+  it("issue 18 item 6: a command that prints without end is cut off at 1 MiB per stream, naming the host and the limit", async () => {
+    const l = theLab();
+    for (const [stream, command] of [
+      ["stdout", "head -c 50000000 /dev/zero && echo done >/root/flood-finished"],
+      ["stderr", "head -c 50000000 /dev/zero >&2 && echo done >/root/flood-finished"],
+    ] as const) {
+      hostRun(l, "node-0", ["rm", "-f", "/root/flood-finished"]);
+      const started = Date.now();
+      const { error } = await failure(runScript(target("node-0"), "sh -s", `${command}\n`));
+      expect(error.kind).toBe("output");
+      expect(error.reach).toBe("command");
+      expect(error.message).toBe(
+        `198.19.249.34:22: the command wrote more than 1048576 bytes to ${stream}; pod-routes stopped reading and closed the session (what the command did on the host is unknown)`,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // The session is gone: the writer on the host gets no further (SIGPIPE), it does not run to its end.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(existsOn("node-0", "/root/flood-finished")).toBe(false);
+    }
+    // Under the cap, the output comes back whole.
+    const r = await runScript(target("node-0"), "sh -s", "head -c 1048576 /dev/zero | tr '\\0' y\n");
+    expect(r.stdout).toBe("y".repeat(1024 * 1024));
+  });
+
+  it("issue 18 item 3: says how far a failed call got: never reached, reached without running, or ran", async () => {
+    const l = theLab();
+    // Refused: nothing reached the host (what POD_ROUTES_FORGET_UNREACHABLE may forget).
+    sshdStop(l, "node-1");
+    try {
+      const { error } = await failure(runScript(target("node-1"), "sh -s", "true\n"));
+      expect([error.kind, error.reach]).toEqual(["connect", "unreached"]);
+    } finally {
+      sshdStart(l, "node-1");
+    }
+    // No machine at the address: the connect timeout, before any TCP connection.
+    const none = await failure(
+      runScript(target("server", { host: "198.19.249.250", connectTimeoutMs: 1_500 }), "sh -s", "true\n"),
+    );
+    expect(none.error.reach).toBe("unreached");
+    // The host answered, and nothing ran: a host key mismatch, a refused key.
+    const mismatch = await failure(
+      runScript(target("node-0", { hostKey: labHost(l, "node-1").hostKeys.ed25519 }), "sh -s", "true\n"),
+    );
+    expect([mismatch.error.kind, mismatch.error.reach]).toEqual(["hostkey", "host"]);
+    // The command ran and its end was not seen: a command timeout (e.g. waiting for another run's lock).
+    const slow = await failure(
+      runScript(target("node-0", { commandTimeoutMs: 1_000 }), "sh -s", "sleep 5\n"),
+    );
+    expect([slow.error.kind, slow.error.reach]).toEqual(["timeout", "command"]);
+    // Refused before connecting (a bad key): not tried at all.
+    const bad = await failure(runScript(target("node-0", { privateKey: "garbage" }), "sh -s", "true\n"));
+    expect(bad.error.reach).toBe("not-tried");
   });
 
   it("opens exactly one connection and one session per call, counted and logged", async () => {

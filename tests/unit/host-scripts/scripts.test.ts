@@ -9,6 +9,9 @@ import * as path from "path";
 import {
   BOOT_PROGRAM,
   CheckReport,
+  DONE_MARK,
+  doneLine,
+  EXIT_CODES,
   formatCheckReport,
   HOST_SCRIPT_FILES,
   HOST_SCRIPTS_DIR,
@@ -214,6 +217,55 @@ describe("the scripts", () => {
     expect(program).toContain(`\nBOOT_PROGRAM='${BOOT_PROGRAM}'\n`);
     expect(program).toContain(`\nUNIT_FILE='${UNIT_FILE}'\n`);
     expect(program).toContain(`\nLOCK_FILE='${LOCK_FILE}'\n`);
+  });
+
+  it("issue 18 item 9: exit with the statuses EXIT_CODES names: common.sh's EX_* and EXIT_CODES agree, one for one", () => {
+    const common = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "common.sh"), "utf8");
+    // `EX_NAME=<n> # <EXIT_CODES key>: what it means`
+    const statuses = Array.from(common.matchAll(/^EX_[A-Z_]+=(\d+) +# ([A-Za-z]+): /gm)).map(
+      (m) => [m[2]!, Number(m[1])] as const,
+    );
+    expect(common.match(/^EX_[A-Z_]+=/gm)).toHaveLength(statuses.length);
+    const { ok, ...failures } = EXIT_CODES;
+    expect(ok).toBe(0);
+    expect(Object.fromEntries(statuses)).toEqual(failures);
+    expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.keys(EXIT_CODES).length);
+    // And every one is used by the program.
+    const program = renderHostProgram();
+    for (const name of common.match(/^EX_[A-Z_]+(?==)/gm)!) {
+      expect(program.split(`"$${name}"`).length).toBeGreaterThan(1);
+    }
+  });
+
+  it("issue 18 item 5: end a run given a nonce with the program's own final line, defined once in scripts.ts", () => {
+    const program = renderHostProgram();
+    // The mark is one of the constants passed in; the shell files hold no copy of it.
+    expect(program).toContain(`\nDONE_MARK='${DONE_MARK}'\n`);
+    for (const part of HOST_SCRIPT_FILES) {
+      expect(fs.readFileSync(path.join(HOST_SCRIPTS_DIR, part), "utf8")).not.toContain(DONE_MARK);
+    }
+    // pr_main prints it last, only for a run given a nonce (the boot program and scripts printed for people
+    // have none).
+    const main = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "main.sh"), "utf8");
+    const body = /^pr_main\(\) \{\n([\s\S]*?)\n\}$/m.exec(main)?.[1] ?? "";
+    expect(body.trimEnd().split("\n").at(-1)).toBe(
+      `  if [ -n "$NONCE" ]; then printf '%s\\t%s\\n' "$DONE_MARK" "$NONCE"; fi`,
+    );
+    const nonce = "0123456789abcdef0123456789abcdef";
+    for (const script of [
+      renderApply({ ...inputOf("node-0"), nonce }),
+      renderCheck({ ...inputOf("node-0"), nonce }),
+      renderDelete({ host: "node-0", owner: OWNER, nonce }),
+    ]) {
+      expect(variable(script, "NONCE")).toBe(nonce);
+      expect(variable(script, "PREVIOUS_OWNER")).toBe("");
+    }
+    expect(variable(renderApply(inputOf("node-0")), "NONCE")).toBe("");
+    expect(doneLine(nonce)).toBe(`${DONE_MARK}\t${nonce}`);
+    for (const bad of ["", "0123", "not-hex-at-all!", `${nonce}'`]) {
+      expect(() => renderApply({ ...inputOf("node-0"), nonce: bad })).toThrow(/refuses to put/);
+    }
+    expect(() => renderApply({ ...inputOf("node-0"), previousOwner: "node-0" })).toThrow(/bare host name/);
   });
 
   it("keep the delete small enough for a command line (base64 under the kernel's 128 KiB per argument)", () => {
@@ -615,6 +667,12 @@ describe("parseCheckReport", () => {
       unit: fc.constantFrom("present", "missing" as const),
     })
     .map((r) => ({ ...r, hosts: r.hostsBlock === "present" ? r.hosts : [] }));
+
+  it("issue 18 item 5: accepts the program's own final line after the report, and nothing after it", () => {
+    const nonce = "00112233445566778899aabbccddeeff";
+    expect(parseCheckReport(`${SAMPLE}${doneLine(nonce)}\n`)).toEqual(parseCheckReport(SAMPLE));
+    expect(() => parseCheckReport(`${SAMPLE}${doneLine(nonce)}\nunit\tpresent\n`)).toThrow(/malformed/);
+  });
 
   it("round-trips any report", () => {
     fc.assert(
