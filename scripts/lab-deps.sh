@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the network lab (scripts/lab.sh: e2e tests, demo, benchmarks) needs on a bare Debian or
-# Ubuntu machine, and what scripts/install-go.sh needs to fetch Go, as root, without questions.
+# Installs what the network lab (scripts/lab.sh: e2e tests, demo, benchmarks) and its booting variant
+# (scripts/lab-boot.sh: hosts running systemd) need on a bare Debian or Ubuntu machine, and what
+# scripts/install-go.sh needs to fetch Go, as root, without questions.
 # Idempotent: when every tool is already there it does not touch apt at all. The packages' maintainer
 # scripts are kept from starting a system-wide sshd (the lab runs its own, one per lab host, inside
 # network namespaces).
@@ -26,6 +27,9 @@ need=(
   mount:mount
   realpath:coreutils
   awk:mawk
+  # scripts/lab-boot.sh: hosts that boot systemd as PID 1 (a cached Debian root, booted by systemd-nspawn).
+  mmdebstrap:mmdebstrap
+  systemd-nspawn:systemd-container
   # scripts/shellcheck.sh lints the host scripts with it.
   shellcheck:shellcheck
   # Not the lab's own: scripts/install-go.sh fetches Go with these when the machine has none.

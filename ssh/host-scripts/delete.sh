@@ -48,7 +48,13 @@ pr_delete() {
   } | awk -v tab="$TAB" 'NF && !seen[$0]++ { print "rmdir" tab $0 }' >"$WORK/rmdirs"
   pr_commit "$WORK/rmdirs"
   if [ -d /run/systemd/system ] && pr_have systemctl; then
-    systemctl stop "$(basename "$RESYNC_TIMER_FILE")" 2>/dev/null || true
+    # The unit files are gone and systemd reloaded: stop what is still loaded and forget a failed state, or
+    # systemd keeps listing the units ("not-found, active" / "failed"). Cleanup only: nothing to check.
+    _units="$(basename "$UNIT_FILE") $(basename "$RESYNC_TIMER_FILE") $(basename "$RESYNC_SERVICE_FILE")"
+    # shellcheck disable=SC2086 # three unit names, split on purpose
+    systemctl stop $_units 2>/dev/null || true
+    # shellcheck disable=SC2086
+    systemctl reset-failed $_units 2>/dev/null || true
   fi
   while IFS="$TAB" read -r _op _d; do
     if [ ! -d "$_d" ]; then FILES_CHANGED="$FILES_CHANGED $_d/"; fi

@@ -67,6 +67,8 @@ Description=pod-routes: periodic resync every $RESYNC
 [Timer]
 OnBootSec=$RESYNC
 OnUnitActiveSec=$RESYNC
+# systemd coalesces timers to within a minute by default; keep the interval the user asked for.
+AccuracySec=1s
 
 [Install]
 WantedBy=timers.target
