@@ -1,11 +1,28 @@
 // One result and problem type for every layer (spec, config, target plans, the CLI), so that every problem
 // is reported together, each naming where the bad value is and how to fix it.
 
+/**
+ * What kind of problem it is, for code that acts on problems (the message is for people and may change).
+ * Problems without a code are reported and nothing more.
+ */
+export type ProblemCode =
+  /** A stack setting still holds the stack file's EXAMPLE value. */
+  | "example-value"
+  /** A stack setting no schema knows (a typo, or a literal dotted key set without --path). */
+  | "unknown-setting"
+  /** A stack setting of the wrong shape or value. */
+  | "invalid-setting"
+  /** A required stack setting that is not set. */
+  | "missing-setting";
+
 export interface Problem {
   /** Where the bad value is: a config key, a file and line, a node. */
   readonly where: string;
   /** What is wrong, naming the value, and how to fix it. */
   readonly message: string;
+  readonly code?: ProblemCode;
+  /** For a stack setting: its path under the namespace, e.g. ["ssh", "hostKeys", "node-0"]. */
+  readonly setting?: readonly string[];
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };

@@ -218,6 +218,8 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
     const nested = key.split(".");
     problems.push({
       where: keyName([key]),
+      code: "unknown-setting",
+      setting: [key],
       message:
         nested.length > 1 && nested[0]! in fields
           ? `is a literal key with a dot: Pulumi stores nested settings only with --path. Run \`pulumi config rm ${NAMESPACE}:${key}\` then \`pulumi config set --path '${NAMESPACE}:${key}' <value>\``
@@ -228,6 +230,8 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
     if (secret.has(String(path[0])) || !text.includes(PLACEHOLDER)) continue;
     problems.push({
       where: keyName(path),
+      code: "example-value",
+      setting: path.map(String),
       message: `still holds the example value ${showValue(text)}; replace it with your own (see the comments in the stack file)`,
     });
   }
@@ -245,17 +249,23 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         for (const unknown of issue.keys) {
           problems.push({
             where: keyName([...path, unknown]),
+            code: "unknown-setting",
+            setting: [...path, unknown].map(String),
             message: "unknown setting; check the spelling (see the README's stack config reference)",
           });
         }
       } else if (key === "cloud" && raw["cloud"] === undefined) {
         problems.push({
           where: keyName(["cloud"]),
+          code: "missing-setting",
+          setting: ["cloud"],
           message: `is not set; run \`pulumi config set ${NAMESPACE}:cloud <${CLOUDS.join("|")}>\` or use one of the example stacks`,
         });
-      } else if (!problems.some((p) => p.where === keyName(path) && p.message.startsWith("still holds"))) {
+      } else if (!problems.some((p) => p.code === "example-value" && p.where === keyName(path))) {
         problems.push({
           where: keyName(path),
+          code: "invalid-setting",
+          setting: path.map(String),
           message: `${issue.message} (got ${showValue(valueAt(raw, path))})`,
         });
       }

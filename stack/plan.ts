@@ -129,14 +129,13 @@ export function planStack(input: StackInput): StackPlanResult {
       }
       // With the host keys themselves broken (their problems are reported), which hosts are pinned is not
       // known: only the checks that need no host keys run, so that no key that is there is reported missing.
-      const sshBroken =
-        config.ssh === undefined
-          ? parsed.problems.some((p) => p.where.startsWith(`${NAMESPACE}:ssh`))
-          : parsed.problems.some((p) =>
-              [`${NAMESPACE}:ssh.hostKeys`, `${NAMESPACE}:ssh.insecureIgnoreHostKeys`].some((k) =>
-                p.where.startsWith(k),
-              ),
-            );
+      const sshBroken = parsed.problems.some(
+        (p) =>
+          p.setting?.[0] === "ssh" &&
+          (config.ssh === undefined ||
+            p.setting[1] === "hostKeys" ||
+            p.setting[1] === "insecureIgnoreHostKeys"),
+      );
       if (spec && sshBroken) {
         const planned = sshPlan.plan(spec, {
           setting: (name) => `${NAMESPACE}:${name}`,
