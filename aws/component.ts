@@ -7,7 +7,7 @@ import { cidrSlug } from "../core/cidr";
 import { planCloudRoutes, workerRoutes } from "../core/plan";
 import { Problem, show } from "../core/problems";
 import { RouteRow, toRows } from "../core/types";
-import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../common/nodes";
+import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../inputs/nodes";
 import { checkRouteLimit, familyOf, importId } from "./plan";
 
 export interface AwsNodeArgs extends NodeArgs {

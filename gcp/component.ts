@@ -15,7 +15,7 @@ import {
   resolvedSpec,
   SpecArgs,
   throwProblems,
-} from "../common/nodes";
+} from "../inputs/nodes";
 import { checkRouteQuota, DEFAULT_PRIORITY, importId } from "./plan";
 
 export interface PodRoutesArgs extends SpecArgs<NodeArgs> {

@@ -12,7 +12,7 @@ import {
   resolvedSpec,
   SpecArgs,
   throwProblems,
-} from "../common/nodes";
+} from "../inputs/nodes";
 import { HostRoutes, providerVersion, stackIdentity } from "./host-routes";
 import { check, hostsBlockLines } from "./plan";
 

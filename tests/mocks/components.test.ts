@@ -3,7 +3,7 @@
 // same messages, and a bad one fails the update.
 import * as pulumi from "@pulumi/pulumi";
 import { aws, gcp, ssh } from "../../pod-routes";
-import { knownProblems, specWithIps } from "../../common/nodes";
+import { knownProblems, specWithIps } from "../../inputs/nodes";
 import { ofType, ProgramFailure, runProgram } from "./harness";
 
 const later = (value: string): pulumi.Output<string> =>

@@ -1,6 +1,6 @@
-// What the three components share: node lists whose IPs may be Outputs. Plain values (names, roles, pod
-// CIDRs: they decide resource names and counts) are checked at once; IPs that arrive as Outputs are checked
-// when they resolve, with the same messages, and a bad one fails the update.
+// The components' inputs, shared by gcp, aws and ssh PodRoutes: node lists whose IPs may be Outputs. Plain
+// values (names, roles, pod CIDRs: they decide resource names and counts) are checked at once; IPs that arrive
+// as Outputs are checked when they resolve, with the same messages, and a bad one fails the update.
 import * as pulumi from "@pulumi/pulumi";
 import { PodRoutesError, Problem, Validated } from "../core/problems";
 import { IP_LATER, NodeInput, Role, RouteSpec } from "../core/types";
