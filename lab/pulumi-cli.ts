@@ -40,13 +40,14 @@ const SUMMARY_WORDS: ReadonlyArray<readonly [RegExp, keyof ChangeSummary]> = [
   [/^\+\s*(\d+) (?:to create|created)$/, "create"],
   [/^~\s*(\d+) (?:to update|updated)$/, "update"],
   [/^-\s*(\d+) (?:to delete|deleted)$/, "delete"],
-  [/^(\d+) unchanged$/, "same"],
+  // "3 unchanged", or after several kinds of change "4 changes. 3 unchanged".
+  [/^(?:\d+ changes?\. )?(\d+) unchanged$/, "same"],
 ];
 
-/** The `Resources:` block of a preview, up, refresh or destroy. */
+/** The last `Resources:` block of a preview, up, refresh or destroy (an up's own, after its preview's). */
 export function changeSummary(output: string): ChangeSummary {
   const lines = output.split("\n");
-  const start = lines.findIndex((l) => l.trim() === "Resources:");
+  const start = lines.map((l) => l.trim()).lastIndexOf("Resources:");
   if (start < 0) throw new Error(`no "Resources:" summary in:\n${output}`);
   const summary: ChangeSummary = {};
   for (const raw of lines.slice(start + 1)) {

@@ -31,6 +31,13 @@ import {
   PulumiCli,
   pulumiCli,
 } from "../../lab/pulumi-cli";
+import {
+  cutTranscript,
+  readmeTranscript,
+  TranscriptName,
+  TRANSCRIPTS,
+  withTranscript,
+} from "../../lab/transcripts";
 import { renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/scripts";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
@@ -82,9 +89,30 @@ function configure(lines: readonly string[]): void {
   const file = `machines-${++files}.txt`;
   fs.writeFileSync(path.join(clone, file), `${lines.join("\n")}\n`);
   cli.run(["config", "set", "pod-routes:machinesFile", file]);
+  const names = new Set<string>();
   for (const line of lines) {
     const [ip = "", , name = ""] = line.split(/\s+/);
     pin(name, ip);
+    names.add(name);
+  }
+  // A node removed from the stack: its pinned key goes too (pod-routes refuses keys of hosts it does not know).
+  for (const name of Object.keys(pinned).filter((n) => !names.has(n))) {
+    cli.run(["config", "rm", "--path", `pod-routes:ssh.hostKeys.${name}`]);
+    delete pinned[name];
+  }
+}
+
+/**
+ * The README's transcript `name` must be what the CLI printed here; `npm run readme-transcripts` (this file
+ * with POD_ROUTES_WRITE_TRANSCRIPTS=1) writes it into the README instead.
+ */
+function pinTranscript(name: TranscriptName, text: string): void {
+  const readmeFile = path.join(PROJECT_ROOT, "README.md");
+  const readme = fs.readFileSync(readmeFile, "utf8");
+  if (process.env["POD_ROUTES_WRITE_TRANSCRIPTS"] === "1") {
+    fs.writeFileSync(readmeFile, withTranscript(readme, name, text));
+  } else {
+    expect([name, readmeTranscript(readme, name)]).toEqual([name, text]);
   }
 }
 
@@ -133,8 +161,8 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
 
   it("previews one create per host, showing each host's routes, with no warning", () => {
     const preview = pulumi(["preview", "--diff"]);
-    // The stack, the component, and one HostRoutes per host.
-    expect(changeSummary(preview.output)).toEqual({ create: 5 });
+    // The stack, the component, the stack's identity (StackIdentity), and one HostRoutes per host.
+    expect(changeSummary(preview.output)).toEqual({ create: 6 });
     expect(preview.output).toContain('10.200.1.0/24: "198.19.249.136 node-1"');
     expect(preview.output).toContain('10.200.0.0/24: "198.19.249.34 node-0"');
     expect(preview.output).toContain("+ pulumi-nodejs:dynamic/pod-routes:HostRoutes: (create)");
@@ -145,7 +173,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
   it("installs exactly the runbook's routes, and pods on different nodes reach each other", () => {
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(false);
     const up = pulumi(["up", "--yes"]);
-    expect(changeSummary(up.output)).toEqual({ create: 5 });
+    expect(changeSummary(up.output)).toEqual({ create: 6 });
     expect(up.output).not.toMatch(/warning/i);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
@@ -198,7 +226,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
   it("changes nothing on a second up, without opening a single SSH session", () => {
     cli.sessions.reset();
     const again = pulumi(["up", "--yes"]);
-    expect(changeSummary(again.output)).toEqual({ same: 5 });
+    expect(changeSummary(again.output)).toEqual({ same: 6 });
     expect(cli.sessions.count()).toBe(0);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
   });
@@ -217,7 +245,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
       expect(fs.existsSync(path.join(clone, "dist", "pod-routes.js"))).toBe(true);
       const preview = pulumi(["preview", "--diff"]);
       // Without Pulumi.yaml's `main`, the runtime ran package.json's export (the library root): `- 4 to delete`.
-      expect([step.join(" "), changeSummary(preview.output)]).toEqual([step.join(" "), { same: 5 }]);
+      expect([step.join(" "), changeSummary(preview.output)]).toEqual([step.join(" "), { same: 6 }]);
       expect(preview.output).not.toMatch(/warning|DEP0\d+|entry point/i);
     }
     fs.rmSync(path.join(clone, "dist"), { recursive: true, force: true });
@@ -233,7 +261,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     );
     try {
       const preview = pulumi(["preview"]);
-      expect(changeSummary(preview.output)).toEqual({ same: 5 });
+      expect(changeSummary(preview.output)).toEqual({ same: 6 });
     } finally {
       fs.writeFileSync(file, original);
     }
@@ -244,15 +272,19 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(false);
     cli.sessions.reset();
     const refresh = pulumi(["refresh", "--yes", "--diff"]);
-    expect(changeSummary(refresh.output)).toEqual({ same: 4, update: 1 });
+    expect(changeSummary(refresh.output)).toEqual({ same: 5, update: 1 });
     expect(refresh.output).toContain('"10.200.1.0/24 via 198.19.249.136 is missing (removed by hand?)"');
-    // One session per host: a refresh reads every host.
-    expect(cli.sessions.count()).toBe(3);
+    pinTranscript(
+      TRANSCRIPTS.refreshDrift,
+      cutTranscript(refresh.output, "node-0", "drift", "pulumi refresh --diff"),
+    );
+    // One session per host and pass: `pulumi refresh` previews (reading every host), then refreshes.
+    expect(cli.sessions.count()).toBe(2 * 3);
     expect(stateOf("node-0")?.["drift"]).toEqual([
       "10.200.1.0/24 via 198.19.249.136 is missing (removed by hand?)",
     ]);
     const repair = pulumi(["up", "--yes", "--refresh"]);
-    expect(changeSummary(repair.output)).toEqual({ same: 4, update: 1 });
+    expect(changeSummary(repair.output)).toEqual({ same: 5, update: 1 });
     expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
     expect(stateOf("node-0")?.["drift"]).toEqual([]);
@@ -289,7 +321,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     hostExec(lab, "node-1", ["ip", "route", "del", "10.200.0.0/24"]);
     pulumi(["up", "--yes", "--refresh"]);
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
-    expect(changeSummary(pulumi(["up", "--yes"]).output)).toEqual({ same: 5 });
+    expect(changeSummary(pulumi(["up", "--yes"]).output)).toEqual({ same: 6 });
   });
 
   it("keeps a host it cannot reach on refresh, and names it", () => {
@@ -302,12 +334,14 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     } finally {
       sshdStart(lab, "node-1");
     }
-    expect(changeSummary(pulumi(["refresh", "--yes"]).output)).toEqual({ same: 5 });
+    expect(changeSummary(pulumi(["refresh", "--yes"]).output)).toEqual({ same: 6 });
   });
 
   it("fails an up naming a host whose sshd is down, while with --continue-on-error the other hosts converge", () => {
-    // A new worker on the spare machine: every host gets a route to its pods.
-    configure([...RUNBOOK, "198.19.249.200 spare.kubernetes.local spare 10.200.2.0/24"]);
+    // A new worker, node-2, on the spare machine: every host gets a route to its pods.
+    configure([...RUNBOOK, "198.19.249.200 node-2.kubernetes.local node-2 10.200.2.0/24"]);
+    const preview = pulumi(["preview", "--diff"]);
+    pinTranscript(TRANSCRIPTS.previewNodeAdded, cutTranscript(preview.output, "pod-routes-node-0", "routes"));
     sshdStop(lab, "node-0");
     try {
       const message = failing(["up", "--yes", "--continue-on-error"]);
@@ -319,14 +353,14 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
       sshdStart(lab, "node-0");
     }
     const recovery = pulumi(["up", "--yes"]);
-    expect(changeSummary(recovery.output)).toEqual({ same: 5, update: 1 });
+    expect(changeSummary(recovery.output)).toEqual({ same: 6, update: 1 });
     expect(ours("node-0")).toEqual([...EXPECTED["node-0"]!, "10.200.2.0/24 via 198.19.249.200"]);
   });
 
   it("removes a node: its routes go from every host, and its machine is as it was", () => {
     configure(RUNBOOK);
     const removal = pulumi(["up", "--yes"]);
-    expect(changeSummary(removal.output)).toEqual({ delete: 1, same: 2, update: 3 });
+    expect(changeSummary(removal.output)).toEqual({ delete: 1, same: 3, update: 3 });
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
     expect(hostSnapshot(lab, "spare")).toBe(baseline["spare"]);
   });
@@ -339,7 +373,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     );
     const up = pulumi(["up", "--yes", "--diff"]);
     // node-1's HostRoutes is replaced (its address is another machine); the others route to its new address.
-    expect(changeSummary(up.output)).toEqual({ replace: 1, same: 2, update: 2 });
+    expect(changeSummary(up.output)).toEqual({ replace: 1, same: 3, update: 2 });
     expect(hostSnapshot(lab, "node-1")).toBe(baseline["node-1"]);
     expect(allOurs()).toEqual({
       server: ["10.200.0.0/24 via 198.19.249.34", "10.200.1.0/24 via 198.19.249.200"],
@@ -371,7 +405,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
 
   it("destroy leaves every host exactly as it was before pod-routes", () => {
     const destroy = pulumi(["destroy", "--yes"]);
-    expect(changeSummary(destroy.output)).toEqual({ delete: 5 });
+    expect(changeSummary(destroy.output)).toEqual({ delete: 6 });
     for (const host of HOSTS) expect(hostSnapshot(lab, host)).toBe(baseline[host]);
   });
 
