@@ -1,14 +1,17 @@
 // Upgrading a bare-metal stack from pod-routes 0.1 (one @pulumi/command remote.Command per host) to
-// HostRoutes, under the real engine against the lab. The first `pulumi up` after the upgrade creates the
-// hosts' HostRoutes, then deletes the old commands; their delete scripts find the new owner record and
-// leave the hosts alone, so no host ever loses a route: an `ip monitor` on every host watches for it.
-// The engine deletes the old commands through their provider, played here by a stand-in
-// (legacy/command-standin.js) since the real one cannot be built on this project's network.
+// HostRoutes, against the lab. The 0.1 stack is made by an inline Automation API program (0.1's code is not
+// here to run through the CLI: the inline program registers exactly what it registered), in a clone of this
+// repository, on its own Pulumi.yaml and stack file. Then the user's upgrade is `pulumi up --yes` in that
+// clone, through the CLI: it creates the hosts' HostRoutes, then deletes the old commands; their delete
+// scripts find the new owner record and leave the hosts alone, so no host ever loses a route: an
+// `ip monitor` on every host watches for it. The engine deletes the old commands through their provider,
+// played here by a stand-in (legacy/command-standin.js, which logs every delete it ran) since the real one
+// cannot be built on this project's network.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { createEngine, Engine } from "../../lab/engine";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import {
   hostExec,
   hostRoutes,
@@ -18,9 +21,10 @@ import {
   labHost,
   labUp,
   podPing,
+  requireLabUp,
   requireRoot,
 } from "../../lab/lab";
-import { ssh } from "../../pod-routes";
+import { changeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../../lab/pulumi-cli";
 import { ROUTE_PROTO, STATE_HEADER } from "../../ssh/scripts";
 import { requireValidSpec } from "../../core/validate";
 import { parseMachinesTxt } from "../../core/machines";
@@ -31,9 +35,10 @@ jest.setTimeout(600_000);
 
 const EXPECTED = Object.fromEntries(EXPECTED_ROUTES.map(([h, r]) => [h, [...r]])) as Record<string, string[]>;
 let lab: Lab;
-let engine: Engine;
+let cli: PulumiCli;
 let dir: string;
-let layout: "0.1" | "now" = "0.1";
+let clone: string;
+let deletesLog: string;
 const baseline: Record<string, string> = {};
 const ours = (host: string) =>
   hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
@@ -72,21 +77,6 @@ function version01(): void {
   }
 }
 
-/** The same stack with this version of pod-routes. */
-function current() {
-  const c = new ssh.PodRoutes("pod-routes", {
-    privateKey: fs.readFileSync(lab.clientKey, "utf8"),
-    nodes: lab.hosts.map((h) => ({
-      name: h.name,
-      ip: h.ip,
-      fqdn: h.fqdn,
-      hostKey: h.hostKey,
-      ...(h.podCidr ? { podCidr: h.podCidr } : {}),
-    })),
-  });
-  return { routes: c.routes };
-}
-
 /** `ip monitor route` on every host: every route change while it runs. */
 function watchRoutes(): { stop(): Record<string, string> } {
   const seen: Record<string, string> = {};
@@ -107,23 +97,43 @@ function watchRoutes(): { stop(): Record<string, string> } {
   };
 }
 
+/** `pulumi <args>` in the clone, once the lab it talks to is the one that is up. */
+function pulumiCmd(args: readonly string[]) {
+  requireLabUp(lab, `running pulumi ${args.join(" ")}`);
+  return cli.run(args);
+}
+
+/** The stack's identity, as its StackIdentity resource holds it. */
+const stackIdentity = () => {
+  const outputs = cli
+    .exportStack()
+    .deployment.resources?.find((r) => r.type.endsWith("StackIdentity"))?.outputs;
+  return Object.values(outputs ?? {}).find((v) => typeof v === "string" && /^[0-9a-f]{16}$/.test(v));
+};
+
+/** What the stack's state holds for a host's HostRoutes (its outputs). */
+const stateOf = (host: string) =>
+  cli.exportStack().deployment.resources?.find((r) => r.urn.endsWith(`HostRoutes::pod-routes-${host}`))
+    ?.outputs;
+
 beforeAll(async () => {
   requireRoot();
   fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
   dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-upgrade-"));
   lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
   for (const h of lab.hosts) baseline[h.name] = hostSnapshot(lab, h.name);
+  clone = cloneCheckout(path.join(dir, "clone"));
+  deletesLog = path.join(dir, "old-deletes.log");
+  fs.writeFileSync(deletesLog, "");
   // The stand-in command provider, found on PATH by the engine (as an installed plugin would be).
-  process.env["PATH"] = `${path.join(__dirname, "legacy", "bin")}:${process.env["PATH"]}`;
-  engine = await createEngine(
-    "upgrade",
-    async () => {
-      if (layout === "0.1") return version01();
-      return current();
-    },
-    { dir: path.join(dir, "engine") },
-  );
+  cli = pulumiCli(clone, path.join(dir, "pulumi"), {
+    PATH: `${path.join(__dirname, "legacy", "bin")}:${pulumiCliPath()}`,
+    COMMAND_STANDIN_LOG: deletesLog,
+  });
 });
+
+/** The PATH pulumiCli gives its commands. */
+const pulumiCliPath = () => pulumiCli(PROJECT_ROOT, path.join(dir, "path-probe")).env["PATH"] ?? "";
 
 afterAll(() => {
   try {
@@ -135,24 +145,46 @@ afterAll(() => {
 
 describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () => {
   it("starts from the old stack: one command per host, the runbook's routes", async () => {
-    const up = await engine.stack.up();
+    // The user's stack as the README sets it up; 0.1's program deploys it (inline: see the header).
+    cli.run(["stack", "select", "--create", "baremetal"]);
+    cli.run(["config", "set", "--secret", "pod-routes:sshPrivateKey"], {
+      input: fs.readFileSync(lab.clientKey, "utf8"),
+    });
+    for (const h of lab.hosts)
+      cli.run(["config", "set", "--path", `pod-routes:ssh.hostKeys.${h.name}`, h.hostKey]);
+    requireLabUp(lab, "deploying pod-routes 0.1");
+    const old: Stack = await LocalWorkspace.selectStack(
+      { stackName: "baremetal", projectName: "pod-routes", program: async () => version01() },
+      { workDir: clone, envVars: cli.env as Record<string, string> },
+    );
+    const up = await old.up();
     expect(up.summary.resourceChanges).toEqual({ create: 5 });
     for (const [host, routes] of Object.entries(EXPECTED)) expect(ours(host)).toEqual(routes);
     expect(hostSnapshot(lab, "node-0")).toContain("/etc/pod-routes/apply-at-boot.sh");
+    expect(fs.readFileSync(deletesLog, "utf8")).toBe("");
   });
 
-  it("moves every host to HostRoutes in one up, and no host loses a route at any moment", async () => {
-    layout = "now";
+  it("moves every host to HostRoutes in one pulumi up, and no host loses a route at any moment", async () => {
     const watch = watchRoutes();
-    const up = await engine.stack.up();
-    // The watch sees deletions (a route added and removed by hand now), and has the time to print them.
-    hostExec(lab, "node-0", ["ip", "route", "add", "10.77.0.0/24", "via", "198.19.249.10"]);
-    hostExec(lab, "node-0", ["ip", "route", "del", "10.77.0.0/24"]);
+    const up = pulumiCmd(["up", "--yes"]);
+    // Each host's watch sees deletions (a route added and removed by hand now), and has the time to print them.
+    for (const h of lab.hosts) {
+      hostExec(lab, h.name, ["ip", "route", "add", "10.77.0.0/24", "via", "198.19.249.10"]);
+      hostExec(lab, h.name, ["ip", "route", "del", "10.77.0.0/24"]);
+    }
     await new Promise((resolve) => setTimeout(resolve, 300));
     const events = watch.stop();
-    expect(events["node-0"]).toMatch(/^Deleted 10\.77\.0\.0\/24 via 198\.19\.249\.10/m);
-    // The component stays; three HostRoutes are created, then the three old commands deleted.
-    expect(up.summary.resourceChanges).toEqual({ create: 3, delete: 3, same: 2 });
+    for (const h of lab.hosts) {
+      expect([h.name, events[h.name]]).toEqual([
+        h.name,
+        expect.stringMatching(/^Deleted 10\.77\.0\.0\/24 via /m),
+      ]);
+    }
+    // Three HostRoutes are created, then the three old commands deleted; the stack and the component stay.
+    const summary = changeSummary(up.output);
+    expect(summary.delete).toBe(3);
+    expect(summary.create).toBeGreaterThanOrEqual(3);
+    expect([summary.update, summary.replace]).toEqual([undefined, undefined]);
     for (const [host, routes] of Object.entries(EXPECTED)) expect(ours(host)).toEqual(routes);
     for (const [host, text] of Object.entries(events)) {
       expect([
@@ -160,6 +192,16 @@ describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () =
         text.split("\n").filter((l) => l.startsWith("Deleted") && l.includes("10.200.")),
       ]).toEqual([host, []]);
     }
+    // Every old delete script ran, and each found the new owner and left its host alone.
+    const deletes = fs
+      .readFileSync(deletesLog, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { urn: string; stdout: string });
+    expect(deletes.map((d) => d.urn.split("::").pop()).sort()).toEqual(
+      lab.hosts.map((h) => `pod-routes-${h.name}`).sort(),
+    );
+    for (const d of deletes) expect(d.stdout).toMatch(/is now managed as pulumi:.*leaving it as it is\./);
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
   });
 
@@ -168,18 +210,23 @@ describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () =
       const snapshot = hostSnapshot(lab, h.name);
       expect(snapshot).not.toContain("apply-at-boot.sh");
       expect(snapshot).toContain("/etc/pod-routes/apply.sh");
-      expect(hostExec(lab, h.name, ["cat", "/etc/pod-routes/owner"]).trim()).toBe(
-        `pulumi:organization/pod-routes/upgrade:pod-routes-${h.name}`,
+      const owner = hostExec(lab, h.name, ["cat", "/etc/pod-routes/owner"]).trim();
+      // The stack's identity (its StackIdentity, kept in the state) is part of the owner record now.
+      const identity = stackIdentity();
+      expect(identity).toMatch(/^[0-9a-f]{16}$/);
+      expect(owner).toBe(`pulumi:organization/pod-routes/baremetal@${identity}:pod-routes-${h.name}`);
+      expect(stateOf(h.name)?.["owner"]).toBe(
+        `pulumi:organization/pod-routes/baremetal:pod-routes-${h.name}`,
       );
       expect(hostExec(lab, h.name, ["head", "-n1", "/etc/pod-routes/routes"]).trim()).toBe(STATE_HEADER);
     }
   });
 
-  it("changes nothing on the next up, and destroy leaves every host as it was before pod-routes", async () => {
-    engine.sessions.reset();
-    expect((await engine.stack.up()).summary.resourceChanges).toEqual({ same: 5 });
-    expect(engine.sessions.count()).toBe(0);
-    await engine.stack.destroy();
+  it("changes nothing on the next up, and destroy leaves every host as it was before pod-routes", () => {
+    cli.sessions.reset();
+    expect(Object.keys(changeSummary(pulumiCmd(["up", "--yes"]).output))).toEqual(["same"]);
+    expect(cli.sessions.count()).toBe(0);
+    pulumiCmd(["destroy", "--yes"]);
     for (const h of lab.hosts) expect(hostSnapshot(lab, h.name)).toBe(baseline[h.name]);
   });
 });
