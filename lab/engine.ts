@@ -66,7 +66,9 @@ export async function createEngine(
         PULUMI_CONFIG_PASSPHRASE: "pod-routes-tests",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        // lab/ssh-session-log.js, in every Node process the engine starts, logs each SSH session there.
         POD_ROUTES_SSH_LOG: sessionLog,
+        NODE_OPTIONS: `--require=${path.join(__dirname, "ssh-session-log.js")}`,
         ...options.env,
       },
     },

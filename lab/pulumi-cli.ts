@@ -141,7 +141,11 @@ export function pulumiCli(dir: string, stateDir: string, extraEnv: Record<string
     PULUMI_CONFIG_PASSPHRASE: "pod-routes-tests",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // lab/ssh-session-log.js, in every Node process the engine starts, logs each SSH session there.
     POD_ROUTES_SSH_LOG: sessionLog,
+    NODE_OPTIONS: [process.env["NODE_OPTIONS"], `--require=${path.join(__dirname, "ssh-session-log.js")}`]
+      .filter(Boolean)
+      .join(" "),
     ...extraEnv,
   };
   for (const name of ["PULUMI_ACCESS_TOKEN", "PULUMI_NODEJS_TRANSPILE_ONLY", "PULUMI_NODEJS_TSCONFIG_PATH"]) {

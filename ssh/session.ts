@@ -3,7 +3,6 @@
 // Built on ssh2's Client rather than the OpenSSH binary so that host keys are pinned exactly (no
 // known_hosts file, no ~/.ssh/config) and every failure comes back as a typed error. No Pulumi here.
 import { createHash, createPublicKey } from "crypto";
-import * as fs from "fs";
 import * as net from "net";
 import { constants as osConstants } from "os";
 import { Client, utils } from "ssh2";
@@ -248,17 +247,9 @@ export function sessionCount(): number {
   return sessions;
 }
 
-/**
- * Counts the attempt and, when POD_ROUTES_SSH_LOG names a file, appends a line to it: the provider runs in
- * a process of Pulumi's, so a test can only count its sessions through a file.
- */
-function noteSession(target: SshTarget, command: string): void {
+/** Counts the attempt (see sessionCount). */
+function noteSession(): void {
   sessions += 1;
-  const log = process.env["POD_ROUTES_SSH_LOG"];
-  if (log) {
-    const line = `${new Date().toISOString()} ${target.user}@${hostPort(target)} ${command.replace(/\s+/g, " ")}\n`;
-    fs.appendFileSync(log, line); // one write(2) with O_APPEND: lines of concurrent processes stay whole
-  }
 }
 
 function hostPort(target: SshTarget): string {
@@ -323,7 +314,7 @@ export function runScript(target: SshTarget, command: string, stdin: string): Pr
         throw new SshError("hostkey", `${where}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    noteSession(target, command);
+    noteSession();
 
     // Our own socket, handed to ssh2: the one TCP connection of this call, which we can always destroy
     // (ssh2's destroy() skips a socket it has half-closed, and a hostile peer may never close its half).
