@@ -213,7 +213,8 @@ describe("issue 18: the provider against busy and misbehaving lab hosts", () => 
       __provider: "serialized",
     });
     // The host program went on once the lock was free: the routes are there, with no resource but this one.
-    await until("the host finished the apply", () => ours("server").length === 2);
+    // Finished, not only its routes in place: the files are committed after the route batch, then the lock freed.
+    await until("the host finished the apply", () => ours("server").length === 2 && lockFree("server"));
     expect(cat("server", OWNER_FILE)).toBe(`${news.owner}\n`);
     // The kept resource's refresh and delete find it.
     const read = await hostRoutesProvider.read("id", outs);
