@@ -264,10 +264,13 @@ pr_refuse_if_problems() {
 # that destination and metric is there), and what is changed or taken over is first deleted by its exact
 # next hop and protocol (which fails when another route took its place since the look). Every undo line
 # likewise adds or deletes exactly one route, so that a rollback never replaces or removes a route
-# pod-routes did not have.
+# pod-routes did not have. Every protocol in a batch is a number, never a name: ip (iproute2 up to 6.x at
+# least) keeps the last protocol name it looked up, and within one `ip -batch` a name seen again after a
+# number reads as that number (`proto boot` after `proto 156` deletes or adds a protocol-156 route).
 pr_plan_routes() {
   awk -F "$TAB" -v proto="$PROTO" -v batch="$WORK/batch" -v undo="$WORK/undo" -v dels="$WORK/route-dels" \
     -v counts="$WORK/counts" '
+    BEGIN { PNUM["kernel"] = 2; PNUM["boot"] = 3; PNUM["static"] = 4 }
     function step(b, u) { print b >batch; print u >undo }
     function add(dst, via) { step("route add " dst " via " via " proto " proto, "route del " dst " via " via " proto " proto) }
     function del(dst, via) { step("route del " dst " via " via " proto " proto, "route add " dst " via " via " proto " proto) }
@@ -276,20 +279,23 @@ pr_plan_routes() {
     $1 == "change" { del($2, $4); add($2, $3); n["changed"]++ }
     $1 == "adopt" {
       # The hand-made route, exactly as the look found it; it comes back with its device, protocol
-      # (numeric, or as named for messages; "boot" when none) and metric.
+      # (numeric, or as the look named it for messages: back to its number; "boot" when none) and metric.
       dev = ""; p = "boot"; m = ""; k = split($4, w, " ")
       for (i = 1; i < k; i++) {
         if (w[i] == "dev") dev = " dev " w[i + 1]
         if (w[i] == "proto") p = w[i + 1]
         if (w[i] == "metric") m = " metric " w[i + 1]
       }
+      if (p in PNUM) p = PNUM[p]
+      if (p !~ /^[0-9]+$/) { print "the protocol of " $4 " is not a number;"; exit 3 }
       step("route del " $2 " via " $3 " proto " p m, "route add " $2 " via " $3 dev " proto " p m)
       add($2, $3); n["adopted"]++ }
     $1 == "remove" { del($2, $3); print "route-del\t" $2 "\t" $3 >dels; n["removed"]++ }
     $1 == "keep" { n["unchanged"]++ }
     END { printf "added=%d changed=%d adopted=%d removed=%d unchanged=%d\n", n["added"], n["changed"],
       n["adopted"], n["removed"], n["unchanged"] >counts }
-  ' "$WORK/verdicts"
+  ' "$WORK/verdicts" >"$WORK/plan.err" 2>&1 ||
+    pr_fail "$EX_CANNOT" "host $HOST: cannot plan its route changes: $(tr '\n' ' ' <"$WORK/plan.err")nothing was changed on this host."
   # Counts as shell variables, from a file of our own making.
   read -r _c_added _c_changed _c_adopted _c_removed _c_unchanged <"$WORK/counts"
   ADDED=${_c_added#added=}

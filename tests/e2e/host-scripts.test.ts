@@ -1124,6 +1124,54 @@ describe("issue 18", () => {
     expect(ours("node-0")).toEqual(EXPECTED["node-0"]);
   });
 
+  it("issue 18 item 4: adopting several hand-made routes on one host (the runbook's ip route add, proto boot) in one run", () => {
+    const runbook = () =>
+      sh(
+        "server",
+        "ip route add 10.200.0.0/24 via 198.19.249.34 && ip route add 10.200.1.0/24 via 198.19.249.136",
+      );
+    retire("server");
+    runbook();
+    const handMade = snapshot("server");
+    // A batch that deletes a proto-boot route after adding a proto-156 one: every line takes.
+    const adopted = apply("server", { adopt: true });
+    expect({ code: adopted.code, stderr: adopted.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(adopted.stdout).toMatch(new RegExp(`^${summary("server", 0, 0, 2, 0, 0)}`));
+    expect(ours("server")).toEqual(EXPECTED.server);
+    expect(hostRoutes(lab(), "server").filter((l) => l.startsWith("10.200."))).toEqual(
+      EXPECTED.server.map((l) => `${l} dev eth0 proto pod-routes`),
+    );
+    expect(expectOk(apply("server")).stdout).toBe(unchanged("server", 2));
+    // Taken over: the delete removes both.
+    expectOk(remove("server"));
+    expect(snapshot("server")).toBe(baseline.server);
+    // Made by hand again; a policy rule that appears before the batch fails the check after it: the whole
+    // batch is undone, and both hand-made routes are back exactly (proto boot, not 156).
+    runbook();
+    expect(snapshot("server")).toBe(handMade);
+    try {
+      withIpWrapper("server", () => {
+        race("server", "rule add to 10.200.0.0/24 lookup 100 priority 1000");
+        const r = apply("server", { adopt: true });
+        expect(r.code).toBe(EXIT_CODES.rolledBack);
+        expect(r.stderr).toContain(
+          "a route change failed (routes changed while it ran: 1000: from all to 10.200.0.0/24 lookup 100 is in the way of 10.200.0.0/24)",
+        );
+        expect(r.stderr).toContain(ROLLED_BACK);
+        expect(r.stdout).toBe("");
+      });
+      expect(ours("server")).toEqual([]);
+      expect(exists("server", STATE_FILE)).toBe(false);
+    } finally {
+      sh("server", "ip rule del priority 1000 to 10.200.0.0/24 2>/dev/null || true");
+    }
+    expect(snapshot("server")).toBe(handMade);
+    expect(expectOk(apply("server", { adopt: true })).stdout).toMatch(
+      new RegExp(`^${summary("server", 0, 0, 2, 0, 0)}`),
+    );
+    expect(ours("server")).toEqual(EXPECTED.server);
+  });
+
   it("issue 18 item 4: a failed IPv6 dump fails the run closed (a foreign IPv6 route is not taken over); a host without IPv6 applies its IPv4 routes", () => {
     retire("node-0");
     expectOk(apply("node-0"));
