@@ -64,6 +64,8 @@ export function doneLine(nonce: string): string {
 export const SCRIPT_FUNCTION = {
   apply: "pod_routes_apply",
   check: "pod_routes_check",
+  /** A check against the host's own state file (a refresh): the host program's `state` mode. */
+  state: "pod_routes_state",
   delete: "pod_routes_delete",
 } as const;
 
@@ -299,7 +301,7 @@ export function renderBootProgram(): string {
   return `${renderHostProgram()}${BOOT_CALL}\n`;
 }
 
-type Mode = "apply" | "check" | "delete";
+type Mode = keyof typeof SCRIPT_FUNCTION;
 
 function wrap(
   mode: Mode,
@@ -336,7 +338,7 @@ function runVariables(
   ];
 }
 
-function reconcileScript(mode: "apply" | "check", input: HostScriptInput): string {
+function reconcileScript(mode: "apply" | "check" | "state", input: HostScriptInput): string {
   const host = safe("name", input.host);
   const owner = safeOwner(input.owner);
   const routes = routeLines(input.routes);
@@ -385,12 +387,8 @@ export function renderCheck(input: HostScriptInput): string {
 export function renderStateCheck(
   input: Pick<HostScriptInput, "host" | "owner" | "lockWaitSeconds" | "nonce">,
 ): string {
-  const script = reconcileScript("check", { ...input, routes: [] });
-  const desired = heredoc("pr_desired", "POD_ROUTES_DATA", "");
-  if (!script.includes(desired))
-    throw new Error("pod-routes: the check script has no desired routes to replace");
-  // pr_read_state has put the state file's routes (the legacy format too, and a journal's outcome) in $WORK/state.
-  return script.replace(desired, 'pr_desired() {\n  cat "$WORK/state"\n}\n');
+  // The host program's `state` mode takes the desired routes from the state file it read (main.sh).
+  return reconcileScript("state", { ...input, routes: [] });
 }
 
 /**

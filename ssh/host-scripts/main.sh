@@ -22,6 +22,14 @@ pr_main() {
       pr_reconcile
       ;;
     check) pr_reconcile ;;
+    state)
+      # A check against the host's own state file (a refresh): pr_read_state has put its routes (the legacy
+      # format too, and a journal's outcome) in $WORK/state; they are the desired routes.
+      MODE=check
+      # shellcheck disable=SC2317 # called by pr_reconcile
+      pr_desired() { cat "$WORK/state"; }
+      pr_reconcile
+      ;;
     delete)
       pr_finish_journal
       pr_remove_strays
