@@ -248,7 +248,16 @@ function heredoc(fn: string, delimiter: string, text: string): string {
   return `${fn}() {\n  cat <<'${delimiter}'\n${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${delimiter}\n}\n`;
 }
 
-const CONSTANTS: ReadonlyArray<readonly [string, string | number]> = [
+/** The first field of the check report's first line (see parseCheckReport). */
+export const REPORT_MARK = "pod-routes-check";
+/** The check report's grammar version (its first line's second field). */
+export const CHECK_REPORT_VERSION = 1;
+
+/**
+ * Everything the host program shares with this side, handed to it as shell variables before its parts (the
+ * .sh and .awk files hold no copies; a unit test runs the rendered program and compares what it sees).
+ */
+export const CONSTANTS: ReadonlyArray<readonly [string, string | number]> = [
   ["PROTO", ROUTE_PROTO],
   ["PROTO_NAME", ROUTE_PROTO_NAME],
   ["STATE_DIR", STATE_DIR],
@@ -268,6 +277,14 @@ const CONSTANTS: ReadonlyArray<readonly [string, string | number]> = [
   ["HOSTS_BEGIN", HOSTS_BEGIN],
   ["HOSTS_END", HOSTS_END],
   ["LOCK_FILE", LOCK_FILE],
+  ["DEFAULT_LOCK_WAIT", DEFAULT_LOCK_WAIT_SECONDS],
+  ["EX_REFUSED", EXIT_CODES.refused],
+  ["EX_ROLLEDBACK", EXIT_CODES.rolledBack],
+  ["EX_CANNOT", EXIT_CODES.cannotRun],
+  ["EX_NOT_RESTORED", EXIT_CODES.notRestored],
+  ["EX_LOCKED", EXIT_CODES.lockTimeout],
+  ["REPORT_MARK", REPORT_MARK],
+  ["REPORT_VERSION", CHECK_REPORT_VERSION],
   ["DONE_MARK", DONE_MARK],
 ];
 
@@ -417,7 +434,6 @@ export function renderDelete(input: DeleteScriptInput): string {
 
 // ------------------------------------------------------------------------------------ the check report
 
-export const CHECK_REPORT_VERSION = 1;
 export const VERDICT_KINDS = [
   "keep",
   "add",
@@ -492,7 +508,7 @@ export function parseCheckReport(stdout: string): CheckReport {
   };
   const opt = (v: string) => (v === "-" ? null : v);
 
-  const [version] = fields("pod-routes-check", 1);
+  const [version] = fields(REPORT_MARK, 1);
   if (version !== String(CHECK_REPORT_VERSION)) fail(`unknown report version ${JSON.stringify(version)}`);
   at++;
   const [owner] = fields("owner", 1);
@@ -540,7 +556,7 @@ export function parseCheckReport(stdout: string): CheckReport {
 export function formatCheckReport(report: CheckReport): string {
   const dash = (v: string | null) => v ?? "-";
   return [
-    `pod-routes-check\t${CHECK_REPORT_VERSION}`,
+    `${REPORT_MARK}\t${CHECK_REPORT_VERSION}`,
     `owner\t${report.owner}`,
     `state\t${report.state}`,
     ...report.verdicts.map((v) =>

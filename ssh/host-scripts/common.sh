@@ -14,13 +14,8 @@
 # and the functions pr_desired (desired routes, `<dst> <via> <node>` per line), pr_hosts_block and
 # pr_verdicts_awk (verdicts.awk).
 
-# Exit statuses, each also in ssh/scripts.ts as the EXIT_CODES entry its comment names (a unit test keeps
-# the two in step).
-EX_REFUSED=1      # refused: a problem found before any change; nothing was changed
-EX_ROLLEDBACK=3   # rolledBack: a route change failed; what had changed was put back
-EX_CANNOT=4       # cannotRun: cannot run here, or cannot read how the host stands; nothing was changed
-EX_NOT_RESTORED=5 # notRestored: a route change failed, and some routes could not be put back (named)
-EX_LOCKED=75      # lockTimeout: another run held the lock for longer than LOCK_WAIT
+# Exit statuses: EX_REFUSED, EX_ROLLEDBACK, EX_CANNOT, EX_NOT_RESTORED and EX_LOCKED come with the constants,
+# from ssh/scripts.ts's EXIT_CODES (what each means is said there), like every value the two sides share.
 
 pr_say() { printf 'pod-routes: %s\n' "$*" >&2 || true; }
 # Says why and ends the run with that status (the EXIT trap cleans up).
@@ -180,7 +175,7 @@ pr_dump_one() {
 # The verdicts (verdicts.awk) of the desired routes against the state routes in $1 and the routes and rules
 # last read ($WORK/table, $WORK/rules).
 pr_verdicts() {
-  awk -v adopt="$ADOPT" -v exact="$LOOK_EXACT" -f "$WORK/verdicts.awk" \
+  awk -v adopt="$ADOPT" -v exact="$LOOK_EXACT" -v proto="$PROTO" -f "$WORK/verdicts.awk" \
     "$WORK/desired" "$1" "$WORK/table" "$WORK/rules"
 }
 
@@ -204,7 +199,7 @@ pr_check_hops() {
   # `route get` fails for a next hop without a route: a hop that gets no answer, for whatever reason,
   # is `unreachable` (this check fails closed without the status).
   sed 's/^/route get /' "$WORK/hops" | ip -force -batch - >"$WORK/hops.out" 2>/dev/null || true
-  awk -v mode=hops -f "$WORK/verdicts.awk" "$WORK/hops" "$WORK/hops.out" >"$WORK/hop-problems"
+  awk -v mode=hops -v proto="$PROTO" -f "$WORK/verdicts.awk" "$WORK/hops" "$WORK/hops.out" >"$WORK/hop-problems"
 }
 
 # The messages for every problem the look found, into $WORK/problems; PROBLEMS counts them and
@@ -339,7 +334,7 @@ pr_verify_routes() {
     VERIFY_WHY="the routes cannot be read back: $DUMP_ERR"
     return 1
   fi
-  awk -v adopt=0 -f "$WORK/verdicts.awk" "$WORK/desired" "$WORK/verify-state" "$WORK/table" "$WORK/rules" |
+  awk -v adopt=0 -v proto="$PROTO" -f "$WORK/verdicts.awk" "$WORK/desired" "$WORK/verify-state" "$WORK/table" "$WORK/rules" |
     awk -F "$TAB" '$1 != "keep"' >"$WORK/verify-bad"
   [ -s "$WORK/verify-bad" ] || return 0
   VERIFY_WHY="routes changed while it ran: $(awk -F "$TAB" '
@@ -373,7 +368,7 @@ pr_undo_routes() {
 pr_expect() {
   _fams=$(pr_families "$1")
   pr_dump "$_fams" "$WORK/expect-table" || return 1
-  awk -v mode=expect -f "$WORK/verdicts.awk" "$1" "$WORK/expect-table" | awk -F "$TAB" '
+  awk -v mode=expect -v proto="$PROTO" -f "$WORK/verdicts.awk" "$1" "$WORK/expect-table" | awk -F "$TAB" '
     $1 == "missing" { print $2 " via " $3 " proto " $4 " is missing (ip " $5 " puts it back)" }
     $1 == "left" { print $2 " via " $3 " proto " $4 " is still there (ip " $5 " removes it)" }'
 }

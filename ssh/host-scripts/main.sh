@@ -55,7 +55,7 @@ pod_routes_boot() (
   ADOPT=0
   MANAGE_HOSTS=0
   RESYNC=""
-  LOCK_WAIT=60
+  LOCK_WAIT=$DEFAULT_LOCK_WAIT
   PREVIOUS_OWNER=""
   NONCE=""
   # The desired routes are the state file's (a check by hand compares the host with it).

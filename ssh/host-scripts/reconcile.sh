@@ -141,7 +141,7 @@ pr_resync_timer_follow() {
 pr_report() {
   # Not in a pipeline: an owner record that cannot be read ends the check (control characters are gone).
   _owner=$(pr_recorded_owner)
-  printf 'pod-routes-check\t1\n'
+  printf '%s\t%s\n' "$REPORT_MARK" "$REPORT_VERSION"
   printf 'owner\t%s\n' "$_owner"
   printf 'state\t%s\n' "$STATE_KIND"
   awk -F "$TAB" '

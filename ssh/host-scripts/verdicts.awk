@@ -47,7 +47,9 @@
 
 BEGIN {
 	OFS = "\t"
-	PROTO = 156
+	# The protocol number of pod-routes' routes, from ssh/scripts.ts (the caller's -v proto=).
+	if (proto !~ /^[0-9]+$/) { print "verdicts.awk: run it with -v proto=<pod-routes' protocol number>" > "/dev/stderr"; exit 2 }
+	PROTO = proto + 0
 	ZEROS = "0000000000000000000000000000000000000000000000000000000000000000"
 	ZEROS = ZEROS ZEROS
 	for (i = 0; i < 16; i++) NIB[substr("0123456789abcdef", i + 1, 1)] = bits(i, 4)

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, VERDICTS_AWK } from "../../../ssh/scripts";
+import { CONSTANTS, HOST_SCRIPTS_DIR, VERDICTS_AWK } from "../../../ssh/scripts";
 
 function onPath(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -86,7 +86,9 @@ function run(shell: string[], body: string, answers: Answers = {}, files: Record
   const script = [
     "set -eu",
     ...PARTS.map((p) => `. '${path.join(HOST_SCRIPTS_DIR, p)}'`),
-    "HOST=h MODE=apply ADOPT=0 OWNER=pulumi:a/b/c:h PROTO=156",
+    // The constants the renderer hands the program (exit statuses, PROTO, …), then this harness's own.
+    ...CONSTANTS.map(([name, value]) => `${name}='${String(value)}'`),
+    "HOST=h MODE=apply ADOPT=0 OWNER=pulumi:a/b/c:h",
     `WORK='${work}' OWNER_FILE='${work}/owner' JOURNAL_FILE='${work}/journal' LOCK_FILE='${work}/lock'`,
     "TAB=$(printf '\\t') LOOK_EXACT=0 BATCH_DONE=0",
     `PATH='${bin}':$PATH FAKE='${fake}'`,

@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import {
   BOOT_PROGRAM,
+  CONSTANTS,
+  REPORT_MARK,
   CheckReport,
   DONE_MARK,
   doneLine,
@@ -219,21 +221,40 @@ describe("the scripts", () => {
     expect(program).toContain(`\nLOCK_FILE='${LOCK_FILE}'\n`);
   });
 
-  it("issue 18 item 9: exit with the statuses EXIT_CODES names: common.sh's EX_* and EXIT_CODES agree, one for one", () => {
-    const common = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "common.sh"), "utf8");
-    // `EX_NAME=<n> # <EXIT_CODES key>: what it means`
-    const statuses = Array.from(common.matchAll(/^EX_[A-Z_]+=(\d+) +# ([A-Za-z]+): /gm)).map(
-      (m) => [m[2]!, Number(m[1])] as const,
+  it("issue 16: the host contract is declared once: the rendered program sees exactly the constants, and no part holds a copy", () => {
+    const program = renderHostProgram();
+    // Rendered against parsed: sh itself reads the program and prints what each constant is there.
+    const names = CONSTANTS.map(([name]) => name);
+    const shown = spawnSync(
+      "sh",
+      [
+        "-c",
+        `${program}\nfor v in ${names.join(" ")}; do eval "printf '%s=%s\\n' \\"\\$v\\" \\"\\\${$v}\\""; done`,
+      ],
+      { encoding: "utf8" },
     );
-    expect(common.match(/^EX_[A-Z_]+=/gm)).toHaveLength(statuses.length);
+    expect(shown.stderr).toBe("");
+    expect(shown.stdout.trimEnd().split("\n")).toEqual(CONSTANTS.map(([name, value]) => `${name}=${value}`));
+    // The exit statuses are EXIT_CODES, all distinct, and every one is used by the program.
     const { ok, ...failures } = EXIT_CODES;
     expect(ok).toBe(0);
-    expect(Object.fromEntries(statuses)).toEqual(failures);
     expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.keys(EXIT_CODES).length);
-    // And every one is used by the program.
-    const program = renderHostProgram();
-    for (const name of common.match(/^EX_[A-Z_]+(?==)/gm)!) {
+    const statuses = CONSTANTS.filter(([name]) => name.startsWith("EX_")).map(([, value]) => value);
+    expect(statuses.sort()).toEqual(Object.values(failures).sort());
+    for (const [name] of CONSTANTS.filter(([n]) => n.startsWith("EX_")))
       expect(program.split(`"$${name}"`).length).toBeGreaterThan(1);
+    // No part of the program sets a constant itself, or writes the protocol number or the report's mark as code.
+    for (const part of [...HOST_SCRIPT_FILES, VERDICTS_AWK]) {
+      const code = fs
+        .readFileSync(path.join(HOST_SCRIPTS_DIR, part), "utf8")
+        .split("\n")
+        .filter((l) => !/^\s*#/.test(l));
+      for (const name of names)
+        expect([part, code.filter((l) => new RegExp(`^\\s*${name}=`).test(l))]).toEqual([part, []]);
+      expect([part, code.filter((l) => new RegExp(`\\b${ROUTE_PROTO}\\b|${REPORT_MARK}`).test(l))]).toEqual([
+        part,
+        [],
+      ]);
     }
   });
 

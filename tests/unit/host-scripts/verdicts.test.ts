@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
-import { HOST_SCRIPTS_DIR, VERDICTS_AWK } from "../../../ssh/scripts";
+import { HOST_SCRIPTS_DIR, ROUTE_PROTO, VERDICTS_AWK } from "../../../ssh/scripts";
 
 const AWK_FILE = path.join(HOST_SCRIPTS_DIR, VERDICTS_AWK);
 
@@ -51,7 +51,8 @@ function file(name: string, lines: string[] | null | undefined): string {
 }
 function awk(cmd: string[], args: string[]): string[][] {
   const [bin, ...pre] = cmd;
-  const r = spawnSync(bin!, [...pre, ...args], { encoding: "utf8" });
+  // The protocol number comes from the caller, as the host program passes it (-v proto="$PROTO").
+  const r = spawnSync(bin!, [...pre, "-v", `proto=${ROUTE_PROTO}`, ...args], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd.join(" ")} failed (${r.status}): ${r.stderr}`);
   expect(r.stderr).toBe("");
   return r.stdout
