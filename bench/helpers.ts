@@ -10,7 +10,7 @@ import { RouteSpec } from "../core/types";
 import { requireValidSpec } from "../core/validate";
 import { hostExec, Lab, labDown, labUp, PROJECT_ROOT, sshArgs } from "../lab/lab";
 import { hostsBlockLines } from "../ssh/plan";
-import { renderApply, renderDelete, ROUTE_PROTO } from "../ssh/scripts";
+import { renderApply, renderDelete, ROUTE_PROTO } from "../ssh/host-program/render";
 
 /** One ssh session to a lab host (the lab's pinned keys, bound to the lab's interface), async. */
 export function ssh(lab: Lab, host: string, args: string[], input?: string): Promise<number> {

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROUTE_PROTO } from "../ssh/scripts";
+import { ROUTE_PROTO } from "../ssh/host-program/render";
 import { PROJECT_ROOT, requireRoot } from "../lab/lab";
 import { MAX_ROUTES_PER_HOST } from "../ssh/plan";
 import { hostScripts, resetRoutes, runbook, ssh, timed, withLab } from "./helpers";

@@ -4,7 +4,7 @@
 // installed there), and says what it changed. The scripts are the ones `pulumi up` runs.
 import { HostPlan } from "../core/plan";
 import { RouteSpec } from "../core/types";
-import { renderApply, renderDelete } from "../ssh/scripts";
+import { renderApply, renderDelete } from "../ssh/host-program/render";
 import { hostsBlockLines } from "../ssh/plan";
 
 /** The owner identity of a script run by hand: a stack may take such a host over later. */

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LabError, PROJECT_ROOT, requireRoot, RunResult } from "./lab";
-import type { SshTarget } from "../ssh/session";
+import type { SshTarget } from "../ssh/transport/session";
 
 export const BOOT_SH = path.join(PROJECT_ROOT, "scripts", "lab-boot.sh");
 /** Every namespace the booting lab creates starts with this. */
@@ -252,7 +252,7 @@ export function assertRoutedThroughLab(lab: BootLab, host: string): void {
   }
 }
 
-/** root@host for ssh/session.ts's runScript: the lab's client key, the host key pinned. */
+/** root@host for ssh/transport/session.ts's runScript: the lab's client key, the host key pinned. */
 export function bootTarget(lab: BootLab, host: string, overrides: Partial<SshTarget> = {}): SshTarget {
   assertRoutedThroughLab(lab, host);
   const h = bootHost(lab, host);

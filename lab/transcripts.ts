@@ -1,7 +1,7 @@
 // The README's `pulumi preview --diff` and `pulumi refresh --diff` transcripts, cut from what the CLI really
 // printed: one host's HostRoutes, its header and URN (or id), and the one property that changed. Pure; the
 // engine tests cut them from their own runs and compare them with the README, and
-// `scripts/readme-transcripts.ts` writes them into the README from a run of its own.
+// `npm run readme-transcripts` writes them into the README from a run of its own.
 
 /** A README block between `<!-- transcript:NAME -->` and `<!-- /transcript -->`. */
 export const TRANSCRIPTS = {

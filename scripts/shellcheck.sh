@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ShellCheck over the host scripts (ssh/host-scripts/*.sh, as POSIX sh: they run under dash and bash on
+# ShellCheck over the host scripts (ssh/host-program/sh/*.sh, as POSIX sh: they run under dash and bash on
 # the hosts) and over the project's own scripts (scripts/*.sh, .ci/run). Exits non-zero on any finding, or
 # when shellcheck is missing (scripts/lab-deps.sh installs it; on Debian: apt-get install shellcheck).
 set -euo pipefail
@@ -13,9 +13,9 @@ fi
 
 status=0
 shopt -s nullglob
-host_scripts=(ssh/host-scripts/*.sh)
+host_scripts=(ssh/host-program/sh/*.sh)
 if [ ${#host_scripts[@]} -eq 0 ]; then
-  echo "shellcheck.sh: no ssh/host-scripts/*.sh to check" >&2
+  echo "shellcheck.sh: no ssh/host-program/sh/*.sh to check" >&2
   exit 2
 fi
 shellcheck -s sh "${host_scripts[@]}" || status=1

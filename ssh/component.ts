@@ -13,7 +13,7 @@ import {
   SpecArgs,
   throwProblems,
 } from "../inputs/nodes";
-import { HostRoutes, providerVersion, stackIdentity } from "./host-routes";
+import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
 import { check, hostsBlockLines } from "./plan";
 
 export interface SshNodeArgs extends NodeArgs {

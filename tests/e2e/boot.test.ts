@@ -1,7 +1,7 @@
 // Issue 18, item 11: what the lab without an init (scripts/lab.sh) can only simulate, on a host that runs
 // systemd as PID 1 (scripts/lab-boot.sh: a systemd-nspawn container on a cached Debian root, in its own
-// network namespace). The host program goes over real SSH (ssh/session.ts's runScript with the scripts of
-// ssh/scripts.ts); then the host is really powered off and booted, with its routes gone in between, as a
+// network namespace). The host program goes over real SSH (ssh/transport/session.ts's runScript with the scripts of
+// ssh/host-program/render.ts); then the host is really powered off and booted, with its routes gone in between, as a
 // power cut loses them. Runs as root; without root or the tools it fails naming the fix (never skips).
 import * as fs from "fs";
 import * as os from "os";
@@ -23,8 +23,8 @@ import {
   requireBootLab,
 } from "../../lab/boot";
 import type { RunResult as LabRunResult } from "../../lab/lab";
-import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/scripts";
-import { runScript, RunResult } from "../../ssh/session";
+import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/host-program/render";
+import { runScript, RunResult } from "../../ssh/transport/session";
 
 // The cold cache builds the Debian root first (about half a minute); the resync test waits up to
 // the timer's interval plus systemd's accuracy (a minute by default).

@@ -1,4 +1,4 @@
-// The host scripts (ssh/scripts.ts, ssh/host-scripts) on real hosts: the network lab built from
+// The host scripts (ssh/host-program/render.ts, ssh/host-program/sh) on real hosts: the network lab built from
 // examples/machines.txt (server, node-0, node-1), each with a real sshd, its own /etc, /run and /tmp, real
 // `ip`, real pings between pods. The scripts go over real OpenSSH to `sh -s`, as the SSH path sends them.
 // Issue 12's items each have a test named after them; the baseline behaviours of the SSH path come first.
@@ -39,7 +39,7 @@ import {
   STATE_HEADER,
   UNIT_FILE,
   UNIT_LINK,
-} from "../../ssh/scripts";
+} from "../../ssh/host-program/render";
 
 jest.setTimeout(300_000);
 

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { requireValidSpec } from "../../core/validate";
 import { planHostRoutes } from "../../core/plan";
-import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/scripts";
+import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/host-program/render";
 import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../../ssh/plan";
 import { checkSshStack } from "../../stack/plan";
 import { defaultSshConfig } from "../../stack/config";

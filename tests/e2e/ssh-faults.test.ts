@@ -18,8 +18,8 @@ import {
   labUp,
   requireRoot,
 } from "../../lab/lab";
-import { hostRoutesProvider, HostRoutesInputs, HostRoutesOutputs } from "../../ssh/provider";
-import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO, STATE_DIR } from "../../ssh/scripts";
+import { hostRoutesProvider, HostRoutesInputs, HostRoutesOutputs } from "../../ssh/resource/provider";
+import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO, STATE_DIR } from "../../ssh/host-program/render";
 import { MACHINES_TXT } from "../fixtures";
 
 jest.setTimeout(180_000);

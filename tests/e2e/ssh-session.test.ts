@@ -1,4 +1,4 @@
-// ssh/session.ts against the real lab: OpenSSH sshd with ed25519, ECDSA and RSA host keys, in network
+// ssh/transport/session.ts against the real lab: OpenSSH sshd with ed25519, ECDSA and RSA host keys, in network
 // namespaces. What pod-routes' bare-metal provider relies on: a script on stdin comes back as exit code
 // and output; a host whose key is not the pinned one is refused before anything runs; every failure is
 // an SshError of the right kind, on time, naming the host and never the private key; one connection and
@@ -22,7 +22,14 @@ import {
   sshdStart,
   sshdStop,
 } from "../../lab/lab";
-import { parseHostKey, runScript, RunResult, sessionCount, SshError, SshTarget } from "../../ssh/session";
+import {
+  parseHostKey,
+  runScript,
+  RunResult,
+  sessionCount,
+  SshError,
+  SshTarget,
+} from "../../ssh/transport/session";
 
 jest.setTimeout(120_000);
 
@@ -50,7 +57,7 @@ beforeAll(() => {
     // The tests' session log (lab/ssh-session-log.js), on this process's ssh2.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- test infrastructure in plain JS
     (require("../../lab/ssh-session-log.js") as { countSessions(m: unknown, f: string): void }).countSessions(
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the very module ssh/session.ts uses
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the very module ssh/transport/session.ts uses
       require("ssh2"),
       sshLog,
     );

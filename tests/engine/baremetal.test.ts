@@ -38,7 +38,7 @@ import {
   TRANSCRIPTS,
   withTranscript,
 } from "../../lab/transcripts";
-import { renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/scripts";
+import { renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/host-program/render";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
 jest.setTimeout(600_000);

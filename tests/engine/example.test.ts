@@ -24,7 +24,7 @@ import {
   PulumiCli,
   pulumiCli,
 } from "../../lab/pulumi-cli";
-import { ROUTE_PROTO } from "../../ssh/scripts";
+import { ROUTE_PROTO } from "../../ssh/host-program/render";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
 jest.setTimeout(600_000);

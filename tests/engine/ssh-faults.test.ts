@@ -19,7 +19,7 @@ import {
   requireRoot,
 } from "../../lab/lab";
 import { ssh } from "../../pod-routes";
-import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO } from "../../ssh/scripts";
+import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO } from "../../ssh/host-program/render";
 import { MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
 jest.setTimeout(900_000);

@@ -25,7 +25,7 @@ import {
   requireRoot,
 } from "../../lab/lab";
 import { changeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../../lab/pulumi-cli";
-import { ROUTE_PROTO, STATE_HEADER } from "../../ssh/scripts";
+import { ROUTE_PROTO, STATE_HEADER } from "../../ssh/host-program/render";
 import { requireValidSpec } from "../../core/validate";
 import { parseMachinesTxt } from "../../core/machines";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";

@@ -13,9 +13,9 @@ import {
   hostRoutesProvider,
   HostRoutesInputs,
   HostRoutesOutputs,
-} from "../../ssh/provider";
-import { CheckReport, parseCheckReport } from "../../ssh/scripts";
-import { sessionCount } from "../../ssh/session";
+} from "../../ssh/resource/provider";
+import { CheckReport, parseCheckReport } from "../../ssh/host-program/render";
+import { sessionCount } from "../../ssh/transport/session";
 
 const inputs: HostRoutesInputs = {
   host: "node-0",

@@ -1,4 +1,4 @@
-// ssh/session.ts without a network: pinned host key lines and private keys are checked, with messages that
+// ssh/transport/session.ts without a network: pinned host key lines and private keys are checked, with messages that
 // say what is wrong (and never quote a private key), and fingerprints are those `ssh-keygen -lf` prints.
 // Keys come from the real ssh-keygen, in a temporary directory.
 import { execFileSync } from "child_process";
@@ -12,7 +12,7 @@ import {
   SshError,
   validateHostKey,
   validatePrivateKey,
-} from "../../ssh/session";
+} from "../../ssh/transport/session";
 
 let tmp = "";
 

@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, "..", "..", "..");
 require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
 const { main } = require("@pulumi/pulumi/provider");
 const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
-const { runScript } = require(path.join(root, "ssh", "session.ts"));
+const { runScript } = require(path.join(root, "ssh", "transport", "session.ts"));
 
 /** The inputs without the wire protocol's secret wrappers. */
 function plain(value) {

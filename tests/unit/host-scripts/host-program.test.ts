@@ -1,4 +1,4 @@
-// Pieces of the host program (ssh/host-scripts/*.sh) run on their own under dash and bash (and busybox ash
+// Pieces of the host program (ssh/host-program/sh/*.sh) run on their own under dash and bash (and busybox ash
 // where installed), against a stand-in for `ip` that answers from canned output and records what it was
 // asked: how a run reads the routing table and rules, plans its batch and puts routes back. No root, no
 // network: nothing here touches a route or /etc.
@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONSTANTS, HOST_SCRIPTS_DIR, VERDICTS_AWK } from "../../../ssh/scripts";
+import { CONSTANTS, HOST_SCRIPTS_DIR, VERDICTS_AWK } from "../../../ssh/host-program/render";
 
 function onPath(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;

@@ -1,4 +1,4 @@
-// ssh/scripts.ts, the renderer of the host scripts: what it puts in a script (the runbook's routes,
+// ssh/host-program/render.ts, the renderer of the host scripts: what it puts in a script (the runbook's routes,
 // exactly), that it refuses anything that is not a validated value, that a script cut short in transit
 // runs nothing, and the check report's format. No root: nothing here touches a route or /etc.
 import { spawnSync } from "child_process";
@@ -33,7 +33,7 @@ import {
   UNIT_FILE,
   VERDICT_KINDS,
   VERDICTS_AWK,
-} from "../../../ssh/scripts";
+} from "../../../ssh/host-program/render";
 
 const MACHINES_TXT = path.resolve(__dirname, "..", "..", "..", "examples", "machines.txt");
 const OWNER = "pulumi:acme/pod-routes/prod:pod-routes-node-0";

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
-import { HOST_SCRIPTS_DIR, ROUTE_PROTO, VERDICTS_AWK } from "../../../ssh/scripts";
+import { HOST_SCRIPTS_DIR, ROUTE_PROTO, VERDICTS_AWK } from "../../../ssh/host-program/render";
 
 const AWK_FILE = path.join(HOST_SCRIPTS_DIR, VERDICTS_AWK);
 

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_IDENTITY_KEY, type HostRoutesInputs } from "./provider";
-import { renderHostProgram } from "./scripts";
+import { renderHostProgram } from "../host-program/render";
 
 type Provider = pulumi.dynamic.ResourceProvider;
 
@@ -54,10 +54,10 @@ const pulumiBase = () => path.resolve(path.dirname(require.resolve("@pulumi/pulu
 let provider: Provider | undefined;
 function theProvider(): Provider {
   if (provider === undefined) {
-    const file = require.resolve("./provider-module");
+    const file = require.resolve("../provider-module");
     // An installed package: Pulumi serializes the module as `require("pod-routes/host-routes-provider")`.
     provider = file.split(path.sep).includes("node_modules")
-      ? (require("./provider-module") as Provider)
+      ? (require("../provider-module") as Provider)
       : shim(path.relative(pulumiBase(), file));
   }
   return provider;

@@ -137,7 +137,7 @@ pr_resync_timer_follow() {
   esac
 }
 
-# The check report (see ssh/scripts.ts, parseCheckReport): tab-separated, one fact per line.
+# The check report (see ssh/host-program/render.ts, parseCheckReport): tab-separated, one fact per line.
 pr_report() {
   # Not in a pipeline: an owner record that cannot be read ends the check (control characters are gone).
   _owner=$(pr_recorded_owner)

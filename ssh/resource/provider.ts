@@ -13,7 +13,7 @@ import {
   renderStateCheck,
   STATE_FILE,
   UNIT_FILE,
-} from "./scripts";
+} from "../host-program/render";
 import {
   runScript,
   SshError,
@@ -22,7 +22,7 @@ import {
   SshTarget,
   validateHostKey,
   validatePrivateKey,
-} from "./session";
+} from "../transport/session";
 
 /** The inputs of one host's HostRoutes, as the engine stores them. */
 export interface HostRoutesInputs {

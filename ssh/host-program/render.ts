@@ -1,5 +1,5 @@
 // The per-host scripts of the SSH path (bare metal, Linode, the print-by-hand runbook), rendered from the
-// shell and awk files in ./host-scripts. Pure, with no Pulumi import: the same input always yields the
+// shell and awk files in ./sh. Pure, with no Pulumi import: the same input always yields the
 // same text, and every value put into a script is checked again here against a strict pattern (the spec's
 // validation already guarantees them; this is defense in depth).
 //
@@ -212,7 +212,7 @@ function routeLines(routes: readonly HostRouteLine[]): string[] {
 
 // ----------------------------------------------------------------------------------------- the program
 
-/** The host program's parts, in order (see ./host-scripts). */
+/** The host program's parts, in order (see ./sh). */
 export const HOST_SCRIPT_FILES = [
   "common.sh",
   "lock.sh",
@@ -222,7 +222,7 @@ export const HOST_SCRIPT_FILES = [
   "main.sh",
 ];
 export const VERDICTS_AWK = "verdicts.awk";
-export const HOST_SCRIPTS_DIR = path.join(__dirname, "host-scripts");
+export const HOST_SCRIPTS_DIR = path.join(__dirname, "sh");
 
 let sources: { awk: string; bodies: string[] } | undefined;
 function readSources(): { awk: string; bodies: string[] } {
@@ -303,7 +303,7 @@ export function renderHostProgram(): string {
       "#!/bin/sh",
       "# pod-routes: the host program. Generated; do not edit. `sh /etc/pod-routes/apply.sh boot` re-installs",
       "# the routes of /etc/pod-routes/routes (pod-routes.service runs it at boot), `resync` likewise (the",
-      "# optional timer), `check` reports how the host stands. Its sources: ssh/host-scripts in pod-routes.",
+      "# optional timer), `check` reports how the host stands. Its sources: ssh/host-program/sh in pod-routes.",
       ...CONSTANTS.map(([name, value]) => `${name}=${quoted(String(value))}`),
       heredoc("pr_verdicts_awk", "POD_ROUTES_AWK", awk).trimEnd(),
       ...bodies.map((b) => b.trimEnd()),

@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2034 # variables set here are used by the other parts
 # pod-routes host program: the entry points.
 #
-# A script sent over SSH (ssh/scripts.ts) sets MODE and the run's variables, defines this program's
+# A script sent over SSH (ssh/host-program/render.ts) sets MODE and the run's variables, defines this program's
 # functions and calls pr_main. The boot program (/etc/pod-routes/apply.sh, this same program written by
 # the apply) ends with `{ pod_routes_boot "$@" </dev/null; }`: `sh /etc/pod-routes/apply.sh boot|resync|check` re-applies
 # (or reports) the state file's routes with the same checks as the apply, and never changes a route

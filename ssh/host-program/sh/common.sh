@@ -2,7 +2,7 @@
 # pod-routes host program: common pieces (messages, the scratch directory, traps, the routing table, the
 # state and owner records, /etc/hosts). POSIX sh: dash and bash alike.
 #
-# ssh/scripts.ts puts these files, in order, into one program (see main.sh) after the constants
+# ssh/host-program/render.ts puts these files, in order, into one program (see main.sh) after the constants
 # (PROTO, STATE_DIR, STATE_FILE, …) and, for a script sent over SSH, after the run's variables:
 #   MODE          apply | check | delete | boot | resync
 #   HOST          the host's name, for messages
@@ -15,7 +15,7 @@
 # pr_verdicts_awk (verdicts.awk).
 
 # Exit statuses: EX_REFUSED, EX_ROLLEDBACK, EX_CANNOT, EX_NOT_RESTORED and EX_LOCKED come with the constants,
-# from ssh/scripts.ts's EXIT_CODES (what each means is said there), like every value the two sides share.
+# from ssh/host-program/render.ts's EXIT_CODES (what each means is said there), like every value the two sides share.
 
 pr_say() { printf 'pod-routes: %s\n' "$*" >&2 || true; }
 # Says why and ends the run with that status (the EXIT trap cleans up).

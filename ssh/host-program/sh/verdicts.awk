@@ -47,7 +47,7 @@
 
 BEGIN {
 	OFS = "\t"
-	# The protocol number of pod-routes' routes, from ssh/scripts.ts (the caller's -v proto=).
+	# The protocol number of pod-routes' routes, from ssh/host-program/render.ts (the caller's -v proto=).
 	if (proto !~ /^[0-9]+$/) { print "verdicts.awk: run it with -v proto=<pod-routes' protocol number>" > "/dev/stderr"; exit 2 }
 	PROTO = proto + 0
 	ZEROS = "0000000000000000000000000000000000000000000000000000000000000000"
