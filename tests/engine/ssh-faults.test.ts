@@ -3,6 +3,11 @@
 // host went on is kept in the state, so that the next up finishes it and a destroy cleans the host; and
 // two stacks of the same organization, project and name on two backends are two owners, while a stack's
 // own hosts recorded before stack identities are taken over by it and rewritten.
+// Why inline and not the `pulumi` CLI: item 1 is about a library user's own program passing the key as a
+// plain string (the repository's stack program only ever reads it as a secret, which the CLI shows as
+// [secret]); items 2 and 8 need programs shaped for the fault (a command timeout shorter than a held lock,
+// two backends and a pre-identity owner record in one test). The CLI runs the same engine and provider; the
+// user-facing paths are covered through it in baremetal.test.ts, example.test.ts and upgrade.test.ts.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
