@@ -101,7 +101,7 @@ describe("npm run demo, used wrongly", () => {
     );
   });
 
-  it("says it needs root, and how, when run without it (exit 1), wherever the checkout lies", () => {
+  it("issue 18 item 10: says it needs root, and how, when run without it (exit 1), wherever the checkout lies", () => {
     const run = launcherAs("65534", []);
     expect(run.stderr).toBe(
       "demo: the lab builds network namespaces and mounts, which needs root: run `sudo npm run demo` (after `sudo bash scripts/setup.sh`)\n",

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   hostExec,
+  hostRun,
   hostRoutes,
   hostSnapshot,
   Lab,
@@ -38,7 +39,7 @@ import {
   TRANSCRIPTS,
   withTranscript,
 } from "../../lab/transcripts";
-import { renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/host-program/render";
+import { LOCK_FILE, renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/host-program/render";
 import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
 
 jest.setTimeout(600_000);
@@ -403,6 +404,25 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     expect(hostSnapshot(lab, "spare")).toBe(baseline["spare"]);
   });
 
+  it("issue 18 item 11: a refresh beside another run on a host takes turns with it (the host's lock), then reads it", async () => {
+    // Another pod-routes run on node-0 (a second stack's, the boot unit, a script by hand) holds the lock 15 s,
+    // longer than a whole refresh takes here: finishing after it, and only then, shows the refresh waited.
+    const started = Date.now();
+    hostExec(lab, "node-0", [
+      "sh",
+      "-c",
+      `mkdir -p "$(dirname ${LOCK_FILE})" && setsid flock ${LOCK_FILE} sleep 15 </dev/null >/dev/null 2>&1 &`,
+    ]);
+    const held = () => hostRun(lab, "node-0", ["flock", "-n", LOCK_FILE, "true"]).code !== 0;
+    expect(held()).toBe(true);
+    requireLabUp(lab, "refreshing");
+    const refresh = await cli.start(["refresh", "--yes"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
+    expect(held()).toBe(false);
+    expect(changeSummary(refresh.output)).toEqual({ same: 6 });
+    expect(stateOf("node-0")?.["drift"]).toEqual([]);
+  });
+
   it("destroy leaves every host exactly as it was before pod-routes", () => {
     const destroy = pulumi(["destroy", "--yes"]);
     expect(changeSummary(destroy.output)).toEqual({ delete: 6 });
@@ -433,5 +453,30 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
       expect(
         hostRoutes(lab, host).filter((l) => l.startsWith("10.200.") && !l.includes("proto kernel")),
       ).toEqual([]);
+  });
+
+  it("issue 18 item 11: takes over hosts set up by hand with npx pod-routes script, and destroy cleans them", () => {
+    cli.run(["config", "set", "pod-routes:adopt", "false"]);
+    // The runbook by hand, pod-routes' way: each host's script from `npx pod-routes script`, piped to `sh -s`.
+    for (const host of ["server", "node-0", "node-1"]) {
+      const script = spawnSync(
+        process.execPath,
+        [path.join(PROJECT_ROOT, "bin", "pod-routes.js"), "script", MACHINES_TXT, "--host", host],
+        { cwd: PROJECT_ROOT, encoding: "utf8" },
+      );
+      expect([host, script.status, script.stderr]).toEqual([host, 0, ""]);
+      expect(sshRun(lab, host, script.stdout).code).toBe(0);
+    }
+    expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
+    expect(hostExec(lab, "node-0", ["cat", "/etc/pod-routes/owner"]).trim()).toBe("by-hand:node-0");
+    // The stack takes them over without adopt: the routes are pod-routes' own already.
+    const up = pulumi(["up", "--yes"]);
+    expect(changeSummary(up.output)).toMatchObject({ create: 3 });
+    expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
+    expect(hostExec(lab, "node-0", ["cat", "/etc/pod-routes/owner"]).trim()).toMatch(
+      /^pulumi:organization\/pod-routes\/baremetal@[0-9a-f]{16}:pod-routes-node-0$/,
+    );
+    pulumi(["destroy", "--yes"]);
+    for (const host of HOSTS) expect([host, hostSnapshot(lab, host)]).toEqual([host, baseline[host]]);
   });
 });

@@ -45,7 +45,7 @@ describe("ssh.PodRoutes with IPs that are Outputs", () => {
     expect(types.filter((t) => t.includes("HostRoutes"))).toHaveLength(2);
   });
 
-  it("fails the update naming the bad IP, with the plain value's message, and creates no host, touches no host", () => {
+  it("issue 18 item 10: fails the update naming the bad IP, with the plain value's message, and creates no host, touches no host", () => {
     const before = lab.hosts.map((h) => hostSnapshot(lab, h.name));
     const { message, types } = runProgram("bad");
     expect(message).toContain('pod-routes found 1 problem in ssh.PodRoutes "pod-routes"');

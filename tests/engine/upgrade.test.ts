@@ -164,7 +164,7 @@ describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () =
     expect(fs.readFileSync(deletesLog, "utf8")).toBe("");
   });
 
-  it("moves every host to HostRoutes in one pulumi up, and no host loses a route at any moment", async () => {
+  it("issue 18 item 10: moves every host to HostRoutes in one pulumi up: every old delete ran, and no host loses a route at any moment", async () => {
     const watch = watchRoutes();
     const up = pulumiCmd(["up", "--yes"]);
     // Each host's watch sees deletions (a route added and removed by hand now), and has the time to print them.
