@@ -4,9 +4,10 @@ import { parseCidr, parseIp } from "../core/cidr";
 import { planCloudRoutes } from "../core/plan";
 import { Problem, show, Validated } from "../core/problems";
 import { NodeInput, PlannedRoute, RouteSpec, Worker } from "../core/types";
+import { DEFAULTS } from "../core/defaults";
 
 /** AWS's default "routes per route table" quota. */
-export const DEFAULT_ROUTE_LIMIT = 50;
+export const DEFAULT_ROUTE_LIMIT: number = DEFAULTS.aws.routeLimit;
 
 /** AWS's id for a route, as `pulumi import` and the `import` resource option take it. */
 export const importId = (routeTableId: string, destination: string) => `${routeTableId}_${destination}`;

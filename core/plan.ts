@@ -1,8 +1,9 @@
 // The planner: pure functions from a validated spec to the routes that must exist.
 import { cidrSlug, parseCidr } from "./cidr";
 import { isWorker, Node, PlannedRoute, RouteSpec, Worker } from "./types";
+import { DEFAULTS } from "./defaults";
 
-export const DEFAULT_ROUTE_PREFIX = "kubernetes-route";
+export const DEFAULT_ROUTE_PREFIX: string = DEFAULTS.routeNamePrefix;
 
 /** `kubernetes-route-10-200-0-0-24`: the runbook's own name, derived from the destination only. */
 export function routeName(destination: string, prefix = DEFAULT_ROUTE_PREFIX): string {

@@ -15,8 +15,9 @@ import {
 } from "./cidr";
 import { PodRoutesError, Problem, show, Validated } from "./problems";
 import { IP_LATER, Node, NodeInput, Role, RouteSpec, SpecInput } from "./types";
+import { DEFAULTS } from "./defaults";
 
-export const DEFAULT_CLUSTER_CIDR = "10.200.0.0/16";
+export const DEFAULT_CLUSTER_CIDR: string = DEFAULTS.clusterCidr;
 
 /** RFC 1123 subdomain, lowercase: what Kubernetes accepts as a node name. Also keeps names shell-safe. */
 const RFC1123_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";

@@ -3,12 +3,13 @@
 import { planCloudRoutes } from "../core/plan";
 import { PlannedRoute, RouteSpec } from "../core/types";
 import { Problem, Validated } from "../core/problems";
+import { DEFAULTS } from "../core/defaults";
 
-export const DEFAULT_NETWORK = "kubernetes-the-hard-way";
+export const DEFAULT_NETWORK: string = DEFAULTS.gcp.network;
 /** gcloud's default priority: a hand-made runbook route imports without a diff only if it matches. */
-export const DEFAULT_PRIORITY = 1000;
+export const DEFAULT_PRIORITY: number = DEFAULTS.gcp.priority;
 /** GCP's default static-route quota per project. */
-export const DEFAULT_ROUTE_QUOTA = 250;
+export const DEFAULT_ROUTE_QUOTA: number = DEFAULTS.gcp.routeQuota;
 
 /** GCP's id for a route, as `pulumi import` and the `import` resource option take it. */
 export const importId = (project: string, name: string) => `projects/${project}/global/routes/${name}`;

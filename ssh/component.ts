@@ -15,6 +15,7 @@ import {
 } from "../inputs/nodes";
 import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
 import { check, hostsBlockLines } from "./plan";
+import { DEFAULTS } from "../core/defaults";
 
 export interface SshNodeArgs extends NodeArgs {
   /** Fully qualified name, for the controllers' managed /etc/hosts block. */
@@ -156,8 +157,8 @@ export class PodRoutes extends pulumi.ComponentResource {
           owner: `${stack}:${resourceName}`,
           stackId,
           address: node.address ?? derive(plan, (p) => p.host.ip),
-          port: args.port ?? 22,
-          user: args.user ?? "root",
+          port: args.port ?? DEFAULTS.ssh.port,
+          user: args.user ?? DEFAULTS.ssh.user,
           ...(node.hostKey !== undefined ? { hostKey: node.hostKey } : {}),
           privateKey,
           routes: derive(plan, routesInput),
@@ -169,8 +170,8 @@ export class PodRoutes extends pulumi.ComponentResource {
             : {}),
           adopt: args.adopt ?? false,
           ...(args.resyncInterval !== undefined ? { resyncInterval: args.resyncInterval } : {}),
-          connectTimeoutSeconds: args.connectTimeoutSeconds ?? 15,
-          commandTimeoutSeconds: args.commandTimeoutSeconds ?? 300,
+          connectTimeoutSeconds: args.connectTimeoutSeconds ?? DEFAULTS.ssh.connectTimeoutSeconds,
+          commandTimeoutSeconds: args.commandTimeoutSeconds ?? DEFAULTS.ssh.commandTimeoutSeconds,
           providerVersion: providerVersion(),
         },
         { parent: this },

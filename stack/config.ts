@@ -2,7 +2,7 @@
 // of config values: under the engine they come from Pulumi's config map, offline from a Pulumi.<stack>.yaml
 // turned into the same map, so a value means the same in both (`pulumi config set` stores "true", "1000").
 import { z } from "zod";
-import { DEFAULT_ROUTE_PREFIX } from "../core/plan";
+import { DEFAULTS } from "../core/defaults";
 import { Problem, show } from "../core/problems";
 
 export const NAMESPACE = "pod-routes";
@@ -43,11 +43,11 @@ const cloudId = z
 const gcpSchema = z
   .object({
     project: cloudId.optional(),
-    network: name.default("kubernetes-the-hard-way"),
-    priority: integer(0, 65535).default(1000),
+    network: name.default(DEFAULTS.gcp.network),
+    priority: integer(0, 65535).default(DEFAULTS.gcp.priority),
     description: z.string().max(2048).optional(),
     /** GCP caps static routes per project (the quota); fail at preview rather than half-way through an update. */
-    routeQuota: integer(1).default(250),
+    routeQuota: integer(1).default(DEFAULTS.gcp.routeQuota),
     discovery: z
       .object({
         zone: cloudId,
@@ -80,7 +80,7 @@ const awsSchema = z
       .string()
       .regex(/^vpc-[0-9a-f]+$/, { error: 'must look like "vpc-0123456789abcdef0"' })
       .optional(),
-    routeLimit: integer(1).default(50),
+    routeLimit: integer(1).default(DEFAULTS.aws.routeLimit),
     /** Node name → instance id, when instances are not found by their Name tag. */
     instanceIds: z
       .record(
@@ -103,14 +103,14 @@ const linodeSchema = z
     /** Pod CIDR per worker label; the Linode runbook assigns 10.200.i.0/24 to worker-i. */
     podCidrs: z.record(z.string(), z.string()),
     /** How the nodes reach each other privately: the default private network drops pod traffic. */
-    privateNetwork: z.enum(["default", "vlan", "vpc"]).default("default"),
+    privateNetwork: z.enum(["default", "vlan", "vpc"]).default(DEFAULTS.linode.privateNetwork),
   })
   .strict();
 
 const sshSchema = z
   .object({
-    user: name.default("root"),
-    port: integer(1, 65535).default(22),
+    user: name.default(DEFAULTS.ssh.user),
+    port: integer(1, 65535).default(DEFAULTS.ssh.port),
     /** Host name → pinned public host key (`ssh-ed25519 AAAA…`). */
     hostKeys: z
       .record(
@@ -121,7 +121,7 @@ const sshSchema = z
       )
       .default({}),
     /** Explicit, loudly named opt-out of host key pinning. */
-    insecureIgnoreHostKeys: flag.default(false),
+    insecureIgnoreHostKeys: flag.default(DEFAULTS.ssh.insecureIgnoreHostKeys),
     /** Override the address to connect to per host (e.g. a public IP), when it differs from the node IP. */
     connectAddresses: z
       .record(
@@ -132,9 +132,9 @@ const sshSchema = z
       )
       .default({}),
     /** Seconds to connect, shake hands and log in before a host counts as unreachable. */
-    connectTimeoutSeconds: integer(1, 600).default(15),
+    connectTimeoutSeconds: integer(1, 600).default(DEFAULTS.ssh.connectTimeoutSeconds),
     /** Seconds a host's script may take before the update fails. */
-    commandTimeoutSeconds: integer(1, 3600).default(300),
+    commandTimeoutSeconds: integer(1, 3600).default(DEFAULTS.ssh.commandTimeoutSeconds),
     /** Re-check every host's routes on the host itself this often (a systemd timer), e.g. `15min`; off by default. */
     resyncInterval: z
       .string()
@@ -151,8 +151,8 @@ const fields = {
   nodeCidr: z.string().optional(),
   nodes: z.array(z.unknown()).optional(),
   machinesFile: nonEmpty.optional(),
-  routeNamePrefix: name.max(40).default(DEFAULT_ROUTE_PREFIX),
-  adopt: flag.default(false),
+  routeNamePrefix: name.max(40).default(DEFAULTS.routeNamePrefix),
+  adopt: flag.default(DEFAULTS.adopt),
   gcp: gcpSchema.optional(),
   aws: awsSchema.optional(),
   linode: linodeSchema.optional(),

@@ -7,6 +7,7 @@ import * as net from "net";
 import { constants as osConstants } from "os";
 import { Client, utils } from "ssh2";
 import type { ClientChannel, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from "ssh2";
+import { DEFAULTS } from "../../core/defaults";
 
 export interface SshTarget {
   /** Address to connect to: IPv4, IPv6 or a DNS name. */
@@ -72,8 +73,8 @@ export interface ParsedHostKey {
   readonly fingerprint: string;
 }
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
-const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULTS.ssh.connectTimeoutSeconds * 1000;
+const DEFAULT_COMMAND_TIMEOUT_MS = DEFAULTS.ssh.commandTimeoutSeconds * 1000;
 /** Per stream: a host program's output is a few KB (a check report of 1,024 routes about 100 KB). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 // A peer that vanishes mid-command (powered off, cable pulled) sends no RST: without keepalives the
