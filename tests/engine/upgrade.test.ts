@@ -153,6 +153,8 @@ describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () =
     for (const h of lab.hosts)
       cli.run(["config", "set", "--path", `pod-routes:ssh.hostKeys.${h.name}`, h.hostKey]);
     requireLabUp(lab, "deploying pod-routes 0.1");
+    // The Automation API runs the `pulumi` it finds on this process's PATH: the one the CLI commands run.
+    process.env["PATH"] = cli.env["PATH"];
     const old: Stack = await LocalWorkspace.selectStack(
       { stackName: "baremetal", projectName: "pod-routes", program: async () => version01() },
       { workDir: clone, envVars: cli.env as Record<string, string> },
