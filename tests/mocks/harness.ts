@@ -155,6 +155,9 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     "organization",
   );
   const baseline = activeResources();
+  // The program's own timers, counted exactly: the loop's handle counts alone can hide one (a timer of jest's
+  // that ends while the program's is pending leaves the count unchanged).
+  const timers = trackTimers();
   const seen: Seen[] = [];
   const nameOf = new Map<pulumi.Resource, string>();
   const program =
@@ -181,7 +184,11 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     })) as Record<string, unknown> | undefined) ?? {};
   // The program's work is not over when its function returns: registrations issued from apply callbacks,
   // from timers, from a component's later turns. Wait for it, as the language host does.
-  await settleProgram(baseline, () => seen.length + invokes.length);
+  try {
+    await settleProgram(baseline, () => seen.length + invokes.length, timers.pending);
+  } finally {
+    timers.restore();
+  }
   const resources = await Promise.all(seen.map((s) => record(s, ids, nameOf)));
   const result = { resources, invokes, outputs: await settle(outputs) };
   if (failure) throw new ProgramFailure(failure, result);
@@ -195,6 +202,42 @@ export const SETTLE_LIMIT_MS = 20_000;
 // exports but does not declare: every registration, invoke and registerOutputs the SDK has started, including
 // those whose inputs are still pending.
 const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+
+/**
+ * Counts the timers started (and not yet run or cleared) from now until restore(): setTimeout is replaced for
+ * the program's run, so its sleeps and delayed registrations are known one by one.
+ */
+function trackTimers(): { pending: () => number; restore: () => void } {
+  const g = globalThis as unknown as {
+    setTimeout: (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown;
+    clearTimeout: (handle: unknown) => void;
+  };
+  const original = { setTimeout: g.setTimeout, clearTimeout: g.clearTimeout };
+  const live = new Set<unknown>();
+  g.setTimeout = (fn, ms, ...args) => {
+    const handle: unknown = original.setTimeout(
+      (...a: unknown[]) => {
+        live.delete(handle);
+        fn(...a);
+      },
+      ms,
+      ...args,
+    );
+    live.add(handle);
+    return handle;
+  };
+  g.clearTimeout = (handle) => {
+    live.delete(handle);
+    original.clearTimeout(handle);
+  };
+  return {
+    pending: () => live.size,
+    restore: () => {
+      g.setTimeout = original.setTimeout;
+      g.clearTimeout = original.clearTimeout;
+    },
+  };
+}
 
 /** What keeps the event loop alive, by kind (`Timeout`, `TCPWrap`…), counted. Unref'd handles are not in it. */
 function activeResources(): Map<string, number> {
@@ -219,7 +262,11 @@ function outstanding(baseline: ReadonlyMap<string, number>): string[] {
  * so this waits for (a) every RPC the SDK has started and (b) every handle the program added to the loop (a
  * timer that will register a resource, say), over and over until a whole round starts nothing new.
  */
-async function settleProgram(baseline: ReadonlyMap<string, number>, activity: () => number): Promise<void> {
+async function settleProgram(
+  baseline: ReadonlyMap<string, number>,
+  activity: () => number,
+  programTimers: () => number,
+): Promise<void> {
   if (typeof waitForRPCs !== "function") {
     throw new Error(
       "@pulumi/pulumi no longer has runtime.waitForRPCs; the harness cannot tell when a program is done",
@@ -232,6 +279,7 @@ async function settleProgram(baseline: ReadonlyMap<string, number>, activity: ()
     // Callbacks the finished RPCs queued (apply callbacks registering more) run before this.
     await new Promise((resolve) => setImmediate(resolve));
     const pending = outstanding(baseline);
+    if (programTimers() > 0) pending.push(`${programTimers()} timer(s) of the program`);
     if (pending.length === 0 && activity() === before) {
       await waitForRPCs();
       return;
