@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT } from "./lab";
-import { TOOLS_BIN } from "./tools";
+import { enginePath, sessionLogEnv, TOOLS_BIN } from "./tools";
 
 export interface Engine {
   readonly dir: string;
@@ -51,11 +51,7 @@ export async function createEngine(
   const sessionLog = path.join(dir, "ssh-sessions.log");
   fs.writeFileSync(sessionLog, "");
   // The engine and the providers it starts: the built CLI and shim, and the Node (22) the SDK asks for.
-  process.env["PATH"] = [
-    TOOLS_BIN,
-    path.join(PROJECT_ROOT, "node_modules", ".bin"),
-    process.env["PATH"],
-  ].join(":");
+  process.env["PATH"] = enginePath();
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName, projectName: "pod-routes", program },
     {
@@ -66,9 +62,7 @@ export async function createEngine(
         PULUMI_CONFIG_PASSPHRASE: "pod-routes-tests",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        // lab/ssh-session-log.js, in every Node process the engine starts, logs each SSH session there.
-        POD_ROUTES_SSH_LOG: sessionLog,
-        NODE_OPTIONS: `--require=${path.join(__dirname, "ssh-session-log.js")}`,
+        ...sessionLogEnv(sessionLog),
         ...options.env,
       },
     },

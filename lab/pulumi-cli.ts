@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_ROOT } from "./lab";
-import { TOOLS_BIN } from "./tools";
+import { enginePath, sessionLogEnv, TOOLS_BIN } from "./tools";
 
 /** What one `pulumi` command did. */
 export interface CliResult {
@@ -134,18 +134,13 @@ export function pulumiCli(dir: string, stateDir: string, extraEnv: Record<string
   fs.writeFileSync(sessionLog, "");
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    // The CLI, its shim and language host first; then node_modules/.bin, whose `node` is the Node 22 the SDK needs.
-    PATH: [TOOLS_BIN, path.join(PROJECT_ROOT, "node_modules", ".bin"), process.env["PATH"] ?? ""].join(":"),
+    PATH: enginePath(),
     PULUMI_HOME: path.join(stateDir, "home"),
     PULUMI_BACKEND_URL: `file://${path.join(stateDir, "backend")}`,
     PULUMI_CONFIG_PASSPHRASE: "pod-routes-tests",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    // lab/ssh-session-log.js, in every Node process the engine starts, logs each SSH session there.
-    POD_ROUTES_SSH_LOG: sessionLog,
-    NODE_OPTIONS: [process.env["NODE_OPTIONS"], `--require=${path.join(__dirname, "ssh-session-log.js")}`]
-      .filter(Boolean)
-      .join(" "),
+    ...sessionLogEnv(sessionLog),
     ...extraEnv,
   };
   for (const name of ["PULUMI_ACCESS_TOKEN", "PULUMI_NODEJS_TRANSPILE_ONLY", "PULUMI_NODEJS_TSCONFIG_PATH"]) {

@@ -17,3 +17,20 @@ export function tool(name: string, versionArgs: readonly string[]): string {
   }
   throw new Error(`${name} is not installed; run scripts/setup.sh (it installs it into ${TOOLS_BIN})`);
 }
+
+/** The PATH the engine runs with: the CLI, its shim and language host first; then node_modules/.bin, whose
+ * `node` is the Node 22 the SDK needs; then the caller's. */
+export function enginePath(): string {
+  return [TOOLS_BIN, path.join(__dirname, "..", "node_modules", ".bin"), process.env["PATH"] ?? ""].join(":");
+}
+
+/** The environment that makes every Node process the engine starts log its SSH sessions to `file`
+ * (lab/ssh-session-log.js, loaded with NODE_OPTIONS). */
+export function sessionLogEnv(file: string): Record<string, string> {
+  return {
+    POD_ROUTES_SSH_LOG: file,
+    NODE_OPTIONS: [process.env["NODE_OPTIONS"], `--require=${path.join(__dirname, "ssh-session-log.js")}`]
+      .filter(Boolean)
+      .join(" "),
+  };
+}

@@ -25,6 +25,7 @@ import {
   requireRoot,
 } from "../../lab/lab";
 import { changeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../../lab/pulumi-cli";
+import { enginePath } from "../../lab/tools";
 import { ROUTE_PROTO, STATE_HEADER } from "../../ssh/host-program/render";
 import { requireValidSpec } from "../../core/validate";
 import { parseMachinesTxt } from "../../core/machines";
@@ -127,13 +128,10 @@ beforeAll(async () => {
   fs.writeFileSync(deletesLog, "");
   // The stand-in command provider, found on PATH by the engine (as an installed plugin would be).
   cli = pulumiCli(clone, path.join(dir, "pulumi"), {
-    PATH: `${path.join(__dirname, "legacy", "bin")}:${pulumiCliPath()}`,
+    PATH: `${path.join(__dirname, "legacy", "bin")}:${enginePath()}`,
     COMMAND_STANDIN_LOG: deletesLog,
   });
 });
-
-/** The PATH pulumiCli gives its commands. */
-const pulumiCliPath = () => pulumiCli(PROJECT_ROOT, path.join(dir, "path-probe")).env["PATH"] ?? "";
 
 afterAll(() => {
   try {
