@@ -34,6 +34,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lab-lib.sh
+. "$ROOT/scripts/lab-lib.sh"
 PREFIX=prb
 LAB_NS=$PREFIX-lab
 WS_IF=$PREFIX-ws
@@ -63,52 +65,6 @@ need_tools() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null || die "$tool is missing; run: sudo bash scripts/lab-deps.sh"
   done
-}
-now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((10#$t / 1000)); }
-secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%02ds' $((d / 1000)) $((d % 1000 / 10)); }
-
-LOCKED=
-take_lock() {
-  [ -n "$LOCKED" ] && return 0
-  mkdir -p "$(dirname "$LOCK_FILE")"
-  exec 8>>"$LOCK_FILE"
-  flock -w 600 8 || die "another lab-boot.sh holds $LOCK_FILE"
-  LOCKED=1
-}
-release_lock() {
-  [ -n "$LOCKED" ] || return 0
-  flock -u 8
-  exec 8>&-
-  LOCKED=
-}
-
-alive() { # a zombie counts as gone
-  local stat
-  [ -n "$1" ] && read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
-}
-wait_gone() { # timeout_ms pid…
-  local deadline=$(($(now_ms) + $1)) pid left
-  shift
-  while :; do
-    left=0
-    for pid in "$@"; do alive "$pid" && left=1 && break; done
-    [ "$left" -eq 0 ] && return 0
-    [ "$(now_ms)" -ge "$deadline" ] && return 1
-    sleep 0.05
-  done
-}
-cmdline_of() {
-  local args=()
-  mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
-  echo "${args[*]}"
-}
-proc_start() {
-  local stat fields
-  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-  read -ra fields <<<"${stat##*) }"
-  echo "${fields[19]}"
 }
 
 # The labdir argument as an absolute path; never a system directory or the repository.
@@ -423,7 +379,7 @@ stop_host() { # dir name [hard]
 cmd_down() { # dir
   local dir=$1 started ns hdir pid found=""
   started=$(now_ms)
-  take_lock
+  take_lock "$LOCK_FILE"
   # Ask every container to halt (nspawn passes SIGTERM on as a clean shutdown), then kill what is left.
   for hdir in "$dir"/hosts/*/; do
     hdir=${hdir%/}
@@ -515,13 +471,13 @@ cmd_up() { # dir name…
   need_tools ip ssh ssh-keygen nsenter unshare setsid flock findmnt systemd-nspawn timeout
   started=$(now_ms)
   image=$(ensure_image)
-  take_lock
+  take_lock "$LOCK_FILE"
   while [ -z "${LAB_TAKEOVER:-}" ] && other=$(other_owner "$dir") && [ -n "$other" ]; do
     [ "$waited" -gt 0 ] || say "waiting for the boot lab of another run to go down: $other (LAB_TAKEOVER=1 takes it over)"
     [ "$waited" -lt $((${LAB_WAIT_SECONDS:-300} * 2)) ] || die "the boot lab $other is still in use; end that run or: sudo bash scripts/lab-boot.sh down ${other%% *}"
     release_lock
     sleep 0.5
-    take_lock
+    take_lock "$LOCK_FILE"
     waited=$((waited + 1))
   done
   if [ -r "$REGISTRY" ]; then cmd_down "$(cut -f1 "$REGISTRY")"; fi
@@ -658,7 +614,7 @@ case "$command" in
     need_root "$command"
     dir=$(lab_dir "${1:-}")
     [ -n "${2:-}" ] || die "usage: lab-boot.sh $command <labdir> <host>"
-    take_lock
+    take_lock "$LOCK_FILE"
     case $command in
       start) start_host "$dir" "$2" && wait_booted "$dir" "$2" ;;
       stop) stop_host "$dir" "$2" "${3:-}" ;;

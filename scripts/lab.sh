@@ -30,6 +30,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lab-lib.sh
+. "$ROOT/scripts/lab-lib.sh"
 PREFIX=prl
 LAB_NS=$PREFIX-lab
 WS_IF=$PREFIX-ws
@@ -46,51 +48,10 @@ die() {
 }
 say() { echo "lab: $*" >&2; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "'$1' needs root (network namespaces, mounts); run: sudo bash scripts/lab.sh $1 …"; }
-now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((10#$t / 1000)); }
-secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%02ds' $((d / 1000)) $((d % 1000 / 10)); }
 
 # The lab directory as an absolute path, without creating it.
 resolve_dir() { realpath -m -- "${1:-${POD_ROUTES_LAB_DIR:-$ROOT/.lab}}"; }
 
-LOCKED=
-take_lock() {
-  [ -n "$LOCKED" ] && return 0
-  mkdir -p "$(dirname "$LOCK_FILE")"
-  exec 8>>"$LOCK_FILE"
-  flock -w 600 8 || die "another lab.sh up/down holds $LOCK_FILE"
-  LOCKED=1
-}
-release_lock() {
-  [ -n "$LOCKED" ] || return 0
-  flock -u 8
-  exec 8>&-
-  LOCKED=
-}
-
-# A process counts as gone once it has exited: the lab's daemons are orphans, and PID 1 here may take a
-# while to reap them, so a zombie is gone too.
-alive() {
-  local pid=$1 stat
-  [ -n "$pid" ] && read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
-}
-wait_gone() { # timeout_ms pid…
-  local deadline=$(($(now_ms) + $1)) pid left
-  shift
-  while :; do
-    left=0
-    for pid in "$@"; do alive "$pid" && left=1 && break; done
-    [ "$left" -eq 0 ] && return 0
-    [ "$(now_ms)" -ge "$deadline" ] && return 1
-    sleep 0.02
-  done
-}
-cmdline_of() { # pid → its arguments joined by spaces (builtins only: down scans every process)
-  local args=()
-  mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
-  echo "${args[*]}"
-}
 pid_of() { # file → pid if that process is alive
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 1
@@ -116,12 +77,6 @@ sshd_of() { # dir name
 # the lab's names and addresses are machine-wide, so a second `up` waits while the owner of the current
 # lab is alive (up to $LAB_WAIT_SECONDS, default 300) instead of tearing that lab down under it. A lab whose
 # owner has exited, or is an interactive shell (made by hand), or LAB_TAKEOVER=1, is simply replaced.
-proc_start() { # pid → its start time (clock ticks since boot), the pair (pid, start) names one process
-  local stat fields
-  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-  read -ra fields <<<"${stat##*) }"
-  echo "${fields[19]}"
-}
 owner_pid() { echo "${LAB_OWNER_PID:-$PPID}"; }
 register_lab() { # dir
   local pid
@@ -158,7 +113,7 @@ cmd_down() {
   need_root down
   local dir other
   dir=$(resolve_dir "${1:-}")
-  take_lock
+  take_lock "$LOCK_FILE"
   other=$(other_owner "$dir")
   if [ -n "$other" ] && [ -z "${LAB_TAKEOVER:-}" ]; then
     # Another run's lab is up: remove what is left of ours (files; its processes are already gone with
@@ -543,7 +498,7 @@ cmd_up() {
 
   local started t other waited=0 wait_limit=${LAB_WAIT_SECONDS:-300}
   started=$(now_ms)
-  take_lock
+  take_lock "$LOCK_FILE"
   while [ -z "${LAB_TAKEOVER:-}" ] && other=$(other_owner "$dir") && [ -n "$other" ]; do
     [ "$waited" -gt 0 ] || say "waiting for the lab of another run to go down: $other (labdir pid command; LAB_TAKEOVER=1 takes it over)"
     if [ "$waited" -ge $((wait_limit * 2)) ]; then
@@ -552,7 +507,7 @@ cmd_up() {
     fi
     release_lock
     sleep 0.5
-    take_lock
+    take_lock "$LOCK_FILE"
     waited=$((waited + 1))
   done
   cmd_down "$dir"
