@@ -6,7 +6,16 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LabError, PROJECT_ROOT, requireRoot, RunResult } from "./lab";
+import {
+  LabError,
+  PROJECT_ROOT,
+  readLabJson,
+  requireRoot,
+  RunResult,
+  runLabScript,
+  stderrOf,
+  str,
+} from "./lab";
 import type { SshTarget } from "../ssh/transport/session";
 
 export const BOOT_SH = path.join(PROJECT_ROOT, "scripts", "lab-boot.sh");
@@ -47,27 +56,8 @@ export interface BootLab {
 /** What systemd says once a host has finished starting up. */
 export type SystemState = "running" | "degraded";
 
-function stderrOf(error: unknown): string {
-  if (typeof error === "object" && error !== null && "stderr" in error) {
-    const stderr = (error as { stderr: unknown }).stderr;
-    if (typeof stderr === "string") return stderr.trim();
-    if (Buffer.isBuffer(stderr)) return stderr.toString("utf8").trim();
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function bootSh(args: string[], what: string, timeoutMs = 240_000): string {
-  try {
-    return execFileSync("bash", [BOOT_SH, ...args], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: timeoutMs,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (error) {
-    throw new LabError(`${what} failed: ${stderrOf(error)}`);
-  }
-}
+const bootSh = (args: string[], what: string, timeoutMs = 240_000) =>
+  runLabScript(BOOT_SH, args, what, timeoutMs);
 
 /** Which of lab-boot.sh's own tools are missing, each with the package that brings it. */
 export function missingBootTools(): string[] {
@@ -87,31 +77,9 @@ export function requireBootLab(): void {
   }
 }
 
-type Json = Record<string, unknown>;
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-function str(o: Json, key: string, where: string): string {
-  const v = o[key];
-  if (typeof v !== "string" || v === "") throw new LabError(`${where}: "${key}" must be a non-empty string`);
-  return v;
-}
-
 export function readBootLab(labDir: string): BootLab {
-  const dir = path.resolve(labDir);
-  const file = path.join(dir, "lab.json");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new LabError(
-      `cannot read ${file} (is the booting lab up?): ${error instanceof Error ? error.message : ""}`,
-    );
-  }
-  if (!isObject(parsed) || !Array.isArray(parsed["hosts"])) throw new LabError(`${file}: no "hosts" list`);
-  const hosts = parsed["hosts"].map((h: unknown, i: number): BootHost => {
-    const where = `${file} hosts[${i}]`;
-    if (!isObject(h)) throw new LabError(`${where}: not an object`);
+  const { dir, file, top: parsed, hosts: entries } = readLabJson(labDir, "booting lab");
+  const hosts = entries.map(({ host: h, where }): BootHost => {
     const host: BootHost = {
       name: str(h, "name", where),
       ip: str(h, "ip", where),

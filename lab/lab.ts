@@ -92,7 +92,7 @@ function labDirOf(ref: LabRef): string {
   return typeof ref === "string" ? path.resolve(ref) : ref.dir;
 }
 
-function stderrOf(error: unknown): string {
+export function stderrOf(error: unknown): string {
   if (typeof error === "object" && error !== null && "stderr" in error) {
     const stderr = (error as { stderr: unknown }).stderr;
     if (typeof stderr === "string") return stderr.trim();
@@ -101,17 +101,21 @@ function stderrOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function labSh(args: string[], what: string): string {
+/** Runs a lab script (lab.sh, lab-boot.sh) with `args`: its stdout, or a LabError with its stderr. */
+export function runLabScript(script: string, args: string[], what: string, timeoutMs?: number): string {
   try {
-    return execFileSync("bash", [LAB_SH, ...args], {
+    return execFileSync("bash", [script, ...args], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
+      ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
       maxBuffer: 64 * 1024 * 1024,
     });
   } catch (error) {
     throw new LabError(`${what} failed: ${stderrOf(error)}`);
   }
 }
+
+const labSh = (args: string[], what: string) => runLabScript(LAB_SH, args, what);
 
 /**
  * Builds the lab from a machines.txt (`IP FQDN HOSTNAME [POD_SUBNET]` per line) in labDir, after
@@ -137,11 +141,12 @@ export function genMachines(n: number, file: string): string {
 }
 
 // lab.json, checked field by field: it is written by a shell script, so trust nothing.
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-function str(o: Json, key: string, where: string): string {
+/** A non-empty string field of lab.json. */
+export function str(o: Json, key: string, where: string): string {
   const v = o[key];
   if (typeof v !== "string" || v === "") throw new LabError(`${where}: "${key}" must be a non-empty string`);
   return v;
@@ -168,7 +173,14 @@ function pidOrNull(o: Json, key: string, where: string): number | null {
   return v;
 }
 
-export function readLab(labDir: string): Lab {
+/**
+ * A lab's lab.json (`which`: "lab", "booting lab"), checked to be an object with a list of host objects:
+ * the file, its object, and each host's object with where it stands (for messages).
+ */
+export function readLabJson(
+  labDir: string,
+  which: string,
+): { dir: string; file: string; top: Json; hosts: { host: Json; where: string }[] } {
   const dir = path.resolve(labDir);
   const file = path.join(dir, "lab.json");
   let parsed: unknown;
@@ -176,13 +188,21 @@ export function readLab(labDir: string): Lab {
     parsed = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (error) {
     throw new LabError(
-      `cannot read ${file} (is the lab up?): ${error instanceof Error ? error.message : ""}`,
+      `cannot read ${file} (is the ${which} up?): ${error instanceof Error ? error.message : ""}`,
     );
   }
   if (!isObject(parsed) || !Array.isArray(parsed["hosts"])) throw new LabError(`${file}: no "hosts" list`);
-  const hosts = parsed["hosts"].map((h: unknown, i: number): LabHost => {
+  const hosts = parsed["hosts"].map((host: unknown, i: number) => {
     const where = `${file} hosts[${i}]`;
-    if (!isObject(h)) throw new LabError(`${where}: not an object`);
+    if (!isObject(host)) throw new LabError(`${where}: not an object`);
+    return { host, where };
+  });
+  return { dir, file, top: parsed, hosts };
+}
+
+export function readLab(labDir: string): Lab {
+  const { dir, file, top: parsed, hosts: entries } = readLabJson(labDir, "lab");
+  const hosts = entries.map(({ host: h, where }): LabHost => {
     const podCidr = optStr(h, "podCidr", where);
     const podIp = optStr(h, "podIp", where);
     const podGateway = optStr(h, "podGateway", where);
