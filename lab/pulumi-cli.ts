@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT } from "./lab";
+import { LabRef, PROJECT_ROOT, requireLabUp } from "./lab";
 import { enginePath, sessionLogEnv, TOOLS_BIN } from "./tools";
 
 /** What one `pulumi` command did. */
@@ -125,8 +125,18 @@ export interface StackResource {
 /**
  * `pulumi` for the project in `dir`, with state in `stateDir` (a file backend) and a PULUMI_HOME of its own.
  * Nothing else is set: the commands find Pulumi.yaml, the stack files and the program as a user's would.
+ * With `lab`, every command first checks that this lab is the one that is up (requireLabUp), so that no
+ * command sends the lab's traffic out of the machine.
  */
-export function pulumiCli(dir: string, stateDir: string, extraEnv: Record<string, string> = {}): PulumiCli {
+export function pulumiCli(
+  dir: string,
+  stateDir: string,
+  extraEnv: Record<string, string> = {},
+  options: { lab?: LabRef } = {},
+): PulumiCli {
+  const guard = (args: readonly string[]) => {
+    if (options.lab !== undefined) requireLabUp(options.lab, `running pulumi ${args.join(" ")}`);
+  };
   requireCli();
   fs.mkdirSync(path.join(stateDir, "backend"), { recursive: true });
   fs.mkdirSync(path.join(stateDir, "home"), { recursive: true });
@@ -167,6 +177,7 @@ export function pulumiCli(dir: string, stateDir: string, extraEnv: Record<string
     dir,
     env,
     run(args, options = {}) {
+      guard(args);
       const started = Date.now();
       const r = spawnSync(path.join(TOOLS_BIN, "pulumi"), args, {
         cwd: options.cwd ?? dir,
@@ -187,6 +198,7 @@ export function pulumiCli(dir: string, stateDir: string, extraEnv: Record<string
       );
     },
     start(args, options = {}) {
+      guard(args);
       const started = Date.now();
       return new Promise((resolve, reject) => {
         const child = spawn(path.join(TOOLS_BIN, "pulumi"), args, {

@@ -18,7 +18,6 @@ import {
   labHost,
   labUp,
   podPing,
-  requireLabUp,
   requireRoot,
   sshdStart,
   sshdStop,
@@ -58,11 +57,8 @@ let files = 0;
 const pinned: Record<string, string> = {};
 const baseline: Record<string, string> = {};
 
-/** `pulumi <args>` in the clone, only once the lab it talks to is the one that is up. */
-function pulumi(args: readonly string[], options: CliOptions = {}): CliResult {
-  requireLabUp(lab, `running pulumi ${args.join(" ")}`);
-  return cli.run(args, options);
-}
+/** `pulumi <args>` in the clone (only once the lab is the one that is up: see beforeAll). */
+const pulumi = (args: readonly string[], options: CliOptions = {}): CliResult => cli.run(args, options);
 /** A command that must fail: its whole output. */
 function failing(args: readonly string[], options: CliOptions = {}): string {
   const result = pulumi(args, { ...options, mayFail: true });
@@ -132,7 +128,7 @@ beforeAll(() => {
   lab = labUp(machines, path.join(dir, "lab"));
   for (const host of HOSTS) baseline[host] = hostSnapshot(lab, host);
   clone = cloneCheckout(path.join(dir, "clone"));
-  cli = pulumiCli(clone, path.join(dir, "pulumi"));
+  cli = pulumiCli(clone, path.join(dir, "pulumi"), {}, { lab });
 });
 
 afterAll(() => {
@@ -415,7 +411,6 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     ]);
     const held = () => hostRun(lab, "node-0", ["flock", "-n", LOCK_FILE, "true"]).code !== 0;
     expect(held()).toBe(true);
-    requireLabUp(lab, "refreshing");
     const refresh = await cli.start(["refresh", "--yes"]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
     expect(held()).toBe(false);

@@ -5,17 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  hostRoutes,
-  hostSnapshot,
-  Lab,
-  labDown,
-  labHost,
-  labUp,
-  podPing,
-  requireLabUp,
-  requireRoot,
-} from "../../lab/lab";
+import { hostRoutes, hostSnapshot, Lab, labDown, labHost, labUp, podPing, requireRoot } from "../../lab/lab";
 import {
   changeSummary,
   CliOptions,
@@ -36,10 +26,8 @@ let dir: string;
 let project: string;
 const baseline: Record<string, string> = {};
 
-function pulumi(args: readonly string[], options: CliOptions = {}): CliResult {
-  requireLabUp(lab, `running pulumi ${args.join(" ")}`);
-  return cli.run(args, options);
-}
+/** `pulumi <args>` in the project (only once the lab is the one that is up: see beforeAll). */
+const pulumi = (args: readonly string[], options: CliOptions = {}): CliResult => cli.run(args, options);
 const ours = (host: string) =>
   hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
 
@@ -71,7 +59,7 @@ beforeAll(() => {
   pkg.dependencies["pod-routes"] = `file:${tarball}`;
   fs.writeFileSync(path.join(project, "package.json"), JSON.stringify(pkg, null, 2));
   npm(["install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=optional"], project);
-  cli = pulumiCli(project, path.join(dir, "pulumi"));
+  cli = pulumiCli(project, path.join(dir, "pulumi"), {}, { lab });
 });
 
 afterAll(() => {

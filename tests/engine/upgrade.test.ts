@@ -98,11 +98,8 @@ function watchRoutes(): { stop(): Record<string, string> } {
   };
 }
 
-/** `pulumi <args>` in the clone, once the lab it talks to is the one that is up. */
-function pulumiCmd(args: readonly string[]) {
-  requireLabUp(lab, `running pulumi ${args.join(" ")}`);
-  return cli.run(args);
-}
+/** `pulumi <args>` in the clone (only once the lab is the one that is up: see beforeAll). */
+const pulumiCmd = (args: readonly string[]) => cli.run(args);
 
 /** The stack's identity, as its StackIdentity resource holds it. */
 const stackIdentity = () => {
@@ -127,10 +124,15 @@ beforeAll(async () => {
   deletesLog = path.join(dir, "old-deletes.log");
   fs.writeFileSync(deletesLog, "");
   // The stand-in command provider, found on PATH by the engine (as an installed plugin would be).
-  cli = pulumiCli(clone, path.join(dir, "pulumi"), {
-    PATH: `${path.join(__dirname, "legacy", "bin")}:${enginePath()}`,
-    COMMAND_STANDIN_LOG: deletesLog,
-  });
+  cli = pulumiCli(
+    clone,
+    path.join(dir, "pulumi"),
+    {
+      PATH: `${path.join(__dirname, "legacy", "bin")}:${enginePath()}`,
+      COMMAND_STANDIN_LOG: deletesLog,
+    },
+    { lab },
+  );
 });
 
 afterAll(() => {
