@@ -16,16 +16,11 @@ import {
 import { PodRoutesError, Problem, show, Validated } from "./problems";
 import { IP_LATER, Node, NodeInput, Role, RouteSpec, SpecInput } from "./types";
 import { DEFAULTS } from "./defaults";
+import { isRfc1123Name, RFC1123_RULE } from "./rules";
+
+export { isRfc1123Name } from "./rules";
 
 export const DEFAULT_CLUSTER_CIDR: string = DEFAULTS.clusterCidr;
-
-/** RFC 1123 subdomain, lowercase: what Kubernetes accepts as a node name. Also keeps names shell-safe. */
-const RFC1123_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
-const RFC1123_SUBDOMAIN = new RegExp(`^${RFC1123_LABEL}(\\.${RFC1123_LABEL})*$`);
-
-export function isRfc1123Name(name: string): boolean {
-  return name.length <= 253 && RFC1123_SUBDOMAIN.test(name);
-}
 
 function cidrProblem(label: string, raw: unknown, parsed: Parsed<Cidr> | undefined): string {
   if (typeof raw !== "string") return `${label} must be a CIDR string like "10.200.0.0/24", got ${show(raw)}`;
@@ -241,10 +236,7 @@ function checkNode(
   } else if (!isRfc1123Name(input.name)) {
     const lower = input.name.toLowerCase();
     const hint = lower !== input.name && isRfc1123Name(lower) ? `; use ${show(lower)}` : "";
-    add(
-      where,
-      `name ${show(input.name)} is not an RFC 1123 name (lowercase letters, digits, "-" and "."; starting and ending with a letter or digit)${hint}`,
-    );
+    add(where, `name ${show(input.name)} is not an RFC 1123 name (${RFC1123_RULE})${hint}`);
   } else name = input.name;
   const self = name !== undefined ? `node ${show(name)}` : "node";
 

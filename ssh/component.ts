@@ -16,6 +16,7 @@ import {
 import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
 import { check, hostsBlockLines } from "./plan";
 import { DEFAULTS } from "../core/defaults";
+import { isResyncInterval, RESYNC_INTERVAL_RULE } from "../core/rules";
 
 export interface SshNodeArgs extends NodeArgs {
   /** Fully qualified name, for the controllers' managed /etc/hosts block. */
@@ -80,10 +81,10 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
       });
     }
   }
-  if (args.resyncInterval !== undefined && !/^[1-9][0-9]{0,5}(s|min|h)$/.test(args.resyncInterval)) {
+  if (args.resyncInterval !== undefined && !isResyncInterval(args.resyncInterval)) {
     problems.push({
       where: `${name}: resyncInterval`,
-      message: `must be a systemd time span like "15min", "30s" or "1h" (got ${JSON.stringify(args.resyncInterval)})`,
+      message: `must be ${RESYNC_INTERVAL_RULE} (got ${JSON.stringify(args.resyncInterval)})`,
     });
   }
   problems.push(

@@ -3,6 +3,7 @@
 // turned into the same map, so a value means the same in both (`pulumi config set` stores "true", "1000").
 import { z } from "zod";
 import { DEFAULTS } from "../core/defaults";
+import { isResyncInterval, isRfc1123Name, RESYNC_INTERVAL_RULE, RFC1123_RULE } from "../core/rules";
 import { Problem, show } from "../core/problems";
 
 export const NAMESPACE = "pod-routes";
@@ -32,9 +33,7 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .pipe(z.number().int().min(min).max(max));
 
 const nonEmpty = z.string().min(1, { error: "must not be empty" });
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
-  error: "must be lowercase letters, digits, '-' and '.' (an RFC 1123 name)",
-});
+const name = z.string().refine(isRfc1123Name, { error: `must be an RFC 1123 name (${RFC1123_RULE})` });
 // Cloud ids are passed to the cloud APIs, not to a shell; still, keep them to the characters those ids use.
 const cloudId = z
   .string()
@@ -138,9 +137,7 @@ const sshSchema = z
     /** Re-check every host's routes on the host itself this often (a systemd timer), e.g. `15min`; off by default. */
     resyncInterval: z
       .string()
-      .regex(/^[1-9][0-9]{0,5}(s|min|h)$/, {
-        error: 'must be a systemd time span like "15min", "30s" or "1h"',
-      })
+      .refine(isResyncInterval, { error: `must be ${RESYNC_INTERVAL_RULE}` })
       .optional(),
   })
   .strict();

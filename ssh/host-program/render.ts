@@ -14,8 +14,9 @@
 //     boot program that pod-routes.service runs (`sh /etc/pod-routes/apply.sh boot`), so that the boot
 //     re-applies the state file with the same checks, from the same code.
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
+import { parseCidr, parseIp } from "../../core/cidr";
+import { isResyncInterval, isRfc1123Name } from "../../core/rules";
 
 /** Protocol number that marks routes pod-routes installed (free in the kernel's 0..255 registry). */
 export const ROUTE_PROTO = 156;
@@ -130,26 +131,29 @@ export interface DeleteScriptInput {
 
 // ------------------------------------------------------------------------------------------ validation
 
-const RFC1123 = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 /** What pod-routes wrote as owner before identities: a bare host name. An identity must not look like one. */
 const LEGACY_OWNER = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-function isIp(value: string): boolean {
-  return /^[0-9a-f.:]{2,45}$/.test(value) && net.isIP(value) !== 0;
-}
-function isCidr(value: string): boolean {
-  const m = /^([0-9a-f.:]{2,45})\/(0|[1-9][0-9]{0,2})$/.exec(value);
-  if (!m || !isIp(m[1]!)) return false;
-  const bits = Number(m[2]);
-  return bits >= 1 && bits <= (net.isIPv4(m[1]!) ? 32 : 128);
-}
+// Addresses, blocks and names by the core's own parsers and rules, canonical text only: the very values the
+// spec's validation let through, and nothing a shell would read twice.
+const isIp = (value: string): boolean => {
+  const parsed = parseIp(value);
+  return parsed.ok && parsed.value.text === value;
+};
+/** 6 for an IPv6 address or block, 4 otherwise (the value is one of the above). */
+const familyOf = (value: string): 4 | 6 => (value.includes(":") ? 6 : 4);
+/** A route's destination: a canonical block, never the default route. */
+const isCidr = (value: string): boolean => {
+  const parsed = parseCidr(value);
+  return parsed.ok && parsed.value.text === value && parsed.value.prefix >= 1;
+};
 
 const SAFE = {
   cidr: isCidr,
   ip: isIp,
-  name: (v: string) => RFC1123.test(v),
+  name: isRfc1123Name,
   owner: (v: string) => /^[A-Za-z0-9][A-Za-z0-9._/:=@+-]{0,254}$/.test(v),
-  interval: (v: string) => /^[1-9][0-9]{0,5}(s|min|h)$/.test(v),
+  interval: isResyncInterval,
   seconds: (v: string) => /^[1-9][0-9]{0,3}$/.test(v),
   nonce: (v: string) => /^[0-9a-f]{8,64}$/.test(v),
 } as const;
@@ -194,7 +198,7 @@ function routeLines(routes: readonly HostRouteLine[]): string[] {
     safe("cidr", r.destination);
     safe("ip", r.nextHop);
     safe("name", r.node);
-    if (net.isIPv4(r.destination.split("/")[0]!) !== net.isIPv4(r.nextHop)) {
+    if (familyOf(r.destination) !== familyOf(r.nextHop)) {
       throw new Error(
         `pod-routes refuses the route ${r.destination} via ${r.nextHop}: the next hop is of another address family`,
       );
