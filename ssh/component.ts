@@ -1,7 +1,7 @@
 // ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one HostRoutes per
 // host, named `<name>-<host>`, that makes the host's routes match the plan and reads them back on refresh.
 import * as pulumi from "@pulumi/pulumi";
-import { HostPlan, planCloudRoutes, planHostRoutes } from "../core/plan";
+import { planCloudRoutes, planHostRoutes } from "../core/plan";
 import { Problem } from "../core/problems";
 import { RouteRow, RouteSpec } from "../core/types";
 import {
@@ -13,6 +13,7 @@ import {
   SpecArgs,
   throwProblems,
 } from "../inputs/nodes";
+import { toStateRoutes } from "./host-program/route-text";
 import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
 import { check, hostsBlockLines } from "./plan";
 import { DEFAULTS } from "../core/defaults";
@@ -96,18 +97,6 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
   return problems;
 }
 
-/**
- * A host's routes as HostRoutes takes them: destination → `<next hop> <node>`. Filled as a prototype-less
- * object: with a thousand distinct keys per host and a thousand hosts, an ordinary object literal (or
- * Object.fromEntries) spends seconds on V8's hidden-class transitions (10× the time, measured).
- */
-function routesInput(plan: HostPlan): Record<string, string> {
-  const routes = Object.create(null) as Record<string, string>;
-  for (const r of plan.routes) routes[r.destination] = `${r.nextHop} ${r.node}`;
-  // An ordinary object again (the SDK prints its inputs), still in V8's dictionary mode.
-  return Object.setPrototypeOf(routes, Object.prototype) as Record<string, string>;
-}
-
 /** The cluster's routes, once each: every host but the worker itself has each one. */
 function clusterRows(spec: RouteSpec): RouteRow[] {
   return planCloudRoutes(spec, "").map(({ destination, nextHop, node }) => ({
@@ -162,7 +151,7 @@ export class PodRoutes extends pulumi.ComponentResource {
           user: args.user ?? DEFAULTS.ssh.user,
           ...(node.hostKey !== undefined ? { hostKey: node.hostKey } : {}),
           privateKey,
-          routes: derive(plan, routesInput),
+          routes: derive(plan, (p) => toStateRoutes(p.routes)),
           // Controllers keep every worker's name in /etc/hosts (the runbook's `PRIVATE_IP worker-i` lines).
           ...(roles[index] === "controller"
             ? {

@@ -17,6 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseCidr, parseIp } from "../../core/cidr";
 import { isResyncInterval, isRfc1123Name } from "../../core/rules";
+import { fromReportField, HostRoute, toReportField, toReportFields, toScriptLine } from "./route-text";
 
 /** Protocol number that marks routes pod-routes installed (free in the kernel's 0..255 registry). */
 export const ROUTE_PROTO = 156;
@@ -88,13 +89,8 @@ export const EXIT_CODES = {
   lockTimeout: 75,
 } as const;
 
-export interface HostRouteLine {
-  /** Canonical CIDR text (IPv4 dotted quad, IPv6 RFC 5952 lowercase). */
-  readonly destination: string;
-  readonly nextHop: string;
-  /** The node whose pod subnet this is. */
-  readonly node: string;
-}
+/** A route as the renderer takes it (see route-text.ts). */
+export type HostRouteLine = HostRoute;
 
 export interface HostScriptInput {
   /** RFC 1123 host name (lowercase), for messages. */
@@ -210,7 +206,7 @@ function routeLines(routes: readonly HostRouteLine[]): string[] {
     }
     if (seen.has(r.destination)) throw new Error(`pod-routes refuses a second route to ${r.destination}`);
     seen.add(r.destination);
-    return `${r.destination} ${r.nextHop} ${r.node}`;
+    return toScriptLine(r);
   });
 }
 
@@ -510,7 +506,6 @@ export function parseCheckReport(stdout: string): CheckReport {
     if (!(allowed as readonly string[]).includes(value)) fail(`${what} must be one of ${allowed.join(", ")}`);
     return value as T;
   };
-  const opt = (v: string) => (v === "-" ? null : v);
 
   const [version] = fields(REPORT_MARK, 1);
   if (version !== String(CHECK_REPORT_VERSION)) fail(`unknown report version ${JSON.stringify(version)}`);
@@ -532,9 +527,9 @@ export function parseCheckReport(stdout: string): CheckReport {
     verdicts.push({
       verdict: oneOf(kind, VERDICT_KINDS, "a verdict"),
       destination,
-      desiredVia: opt(desired),
-      liveVia: opt(live),
-      detail: opt(detail),
+      desiredVia: fromReportField(desired),
+      liveVia: fromReportField(live),
+      detail: fromReportField(detail),
     });
     at++;
   }
@@ -558,13 +553,17 @@ export function parseCheckReport(stdout: string): CheckReport {
 
 /** The report as the check script prints it (for tests and tools). */
 export function formatCheckReport(report: CheckReport): string {
-  const dash = (v: string | null) => v ?? "-";
   return [
     `${REPORT_MARK}\t${CHECK_REPORT_VERSION}`,
     `owner\t${report.owner}`,
     `state\t${report.state}`,
     ...report.verdicts.map((v) =>
-      ["verdict", v.verdict, v.destination, dash(v.desiredVia), dash(v.liveVia), dash(v.detail)].join("\t"),
+      [
+        "verdict",
+        v.verdict,
+        ...toReportFields(v.destination, v.desiredVia, v.liveVia),
+        toReportField(v.detail),
+      ].join("\t"),
     ),
     `hostsblock\t${report.hostsBlock}`,
     ...report.hosts.map((h) => `hosts\t${h}`),

@@ -14,6 +14,7 @@ import {
   STATE_FILE,
   UNIT_FILE,
 } from "../host-program/render";
+import { fromStateRoutes } from "../host-program/route-text";
 import {
   runScript,
   SshError,
@@ -108,8 +109,8 @@ export function appliedDigest(
   routes: Readonly<Record<string, string>>,
   hostsLines: readonly string[] | undefined,
 ): string {
-  const lines = Object.entries(routes)
-    .map(([destination, value]) => `${destination} ${value.split(" ")[0] ?? ""}`)
+  const lines = fromStateRoutes(routes)
+    .map((r) => `${r.destination} ${r.nextHop}`)
     .sort();
   return createHash("sha256")
     .update(JSON.stringify([lines, hostsLines ?? null]))
@@ -134,16 +135,10 @@ const target = (i: Omit<HostRoutesInputs, "routes" | "hostsLines">): SshTarget =
   commandTimeoutMs: i.commandTimeoutSeconds * 1000,
 });
 
-const routeLines = (routes: Readonly<Record<string, string>>) =>
-  Object.entries(routes).map(([destination, value]) => {
-    const [nextHop = "", node = ""] = value.split(" ");
-    return { destination, nextHop, node };
-  });
-
 const scriptInput = (i: HostRoutesInputs) => ({
   host: i.host,
   owner: ownerRecord(i),
-  routes: routeLines(i.routes),
+  routes: fromStateRoutes(i.routes),
   adopt: i.adopt,
   ...(i.hostsLines !== undefined ? { hostsLines: i.hostsLines } : {}),
   ...(i.resyncInterval !== undefined ? { resyncInterval: i.resyncInterval } : {}),
