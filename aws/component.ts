@@ -4,11 +4,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/cidr";
-import { planCloudRoutes, workerRoutes } from "../core/plan";
-import { Problem, show } from "../core/problems";
-import { RouteRow, toRows } from "../core/types";
-import { knownProblems, NodeArgs, plainNodes, resolvedSpec, SpecArgs, throwProblems } from "../inputs/nodes";
-import { checkRouteLimit, familyOf, importId } from "./plan";
+import { workerRoutes } from "../core/plan";
+import { PodRoutesError, Problem, show, Validated } from "../core/problems";
+import { PlannedRoute, RouteRow } from "../core/types";
+import { cloudRoutesNow, NodeArgs, RouteNow, routeRows, SpecArgs, specSource } from "../inputs/nodes";
+import { checkRouteLimit, familyOf, importId, plan } from "./plan";
 
 export interface AwsNodeArgs extends NodeArgs {
   /**
@@ -19,6 +19,8 @@ export interface AwsNodeArgs extends NodeArgs {
 }
 
 export interface PodRoutesArgs extends SpecArgs<AwsNodeArgs> {
+  /** With `spec`: each worker's network interface (the routes' target), by node name. */
+  readonly networkInterfaceIds?: Readonly<Record<string, pulumi.Input<string>>>;
   /** The route table the routes go in, e.g. `rtb-0123456789abcdef0`. Must be plain with `adopt`. */
   readonly routeTableId: pulumi.Input<string>;
   /** Routes per route table (AWS's quota, counted per address family); more fail before any change. Default 50. */
@@ -32,25 +34,51 @@ export interface PodRoutesArgs extends SpecArgs<AwsNodeArgs> {
    * failing: each route is imported (`<routeTableId>_<destination>`). Needs `routeTableId` as a plain string.
    */
   readonly adopt?: boolean;
+  /**
+   * With `spec`: the routes as this target's `plan(spec)` made them (the stack planned them already); without
+   * it, the component plans them itself. Only a plan made for this very spec is taken.
+   */
+  readonly plan?: readonly PlannedRoute[];
 }
 
-/** Every problem with the plain args, as the constructor would throw them. */
-export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
-  const problems = knownProblems(args, `${name}: nodes`);
-  if (problems.length > 0) return problems;
-  const routes = workerRoutes(plainNodes(args), args.routeNamePrefix);
-  const table = typeof args.routeTableId === "string" ? args.routeTableId : "the route table";
-  problems.push(
-    ...checkRouteLimit(
-      { id: table, destinations: args.existingDestinations ?? [] },
-      routes.map((r) => r.destination),
-      args.routeLimit,
-      (setting) => `${name}: ${setting}`,
-    ),
+/** Each node's network interface, from its node args or, with a spec, from networkInterfaceIds. */
+const interfacesOf = (args: PodRoutesArgs): ReadonlyMap<string, pulumi.Input<string> | undefined> =>
+  new Map(
+    args.nodes !== undefined
+      ? args.nodes.map((n) => [n.name, n.networkInterfaceId])
+      : Object.entries(args.networkInterfaceIds ?? {}),
   );
-  const byName = new Map(args.nodes.map((n) => [n.name, n]));
-  for (const route of routes) {
-    if (byName.get(route.node)?.networkInterfaceId === undefined) {
+
+/** The routes to create, or every problem with the args, as the constructor would throw them. */
+function prepare(name: string, args: PodRoutesArgs, context: string): Validated<RouteNow[]> {
+  const source = specSource(args, `${name}: nodes`, context);
+  if (!source.ok) return source;
+  const setting = (key: string) => `${name}: ${key}`;
+  const table = typeof args.routeTableId === "string" ? args.routeTableId : "the route table";
+  const existing = { id: table, destinations: args.existingDestinations ?? [] };
+  const routes = cloudRoutesNow(
+    source.value,
+    (spec) =>
+      plan(spec, {
+        routeTable: table,
+        routeLimit: args.routeLimit,
+        existingDestinations: existing.destinations,
+        setting,
+        routeNamePrefix: args.routeNamePrefix,
+      }),
+    (named) =>
+      checkRouteLimit(
+        existing,
+        named.map((r) => r.destination),
+        args.routeLimit,
+        setting,
+      ),
+    { prefix: args.routeNamePrefix, context, given: args.plan, where: setting("plan") },
+  );
+  const problems = routes.ok ? [] : [...routes.problems];
+  const interfaces = interfacesOf(args);
+  for (const route of workerRoutes(source.value.nodes)) {
+    if (interfaces.get(route.node) === undefined) {
       problems.push({
         where: `${name}: nodes`,
         message: `worker ${show(route.node)} has no networkInterfaceId; give its instance's primaryNetworkInterfaceId (the routes' target)`,
@@ -59,11 +87,17 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
   }
   if (args.adopt && typeof args.routeTableId !== "string") {
     problems.push({
-      where: `${name}: adopt`,
+      where: setting("adopt"),
       message: "needs routeTableId as a plain string to build the import ids (<routeTableId>_<destination>)",
     });
   }
-  return problems;
+  return problems.length > 0 || !routes.ok ? { ok: false, problems } : routes;
+}
+
+/** Every problem with the plain args, as the constructor would throw them. */
+export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
+  const prepared = prepare(name, args, `aws.PodRoutes ${JSON.stringify(name)}`);
+  return prepared.ok ? [] : prepared.problems;
 }
 
 export class PodRoutes extends pulumi.ComponentResource {
@@ -75,18 +109,18 @@ export class PodRoutes extends pulumi.ComponentResource {
   constructor(name: string, args: PodRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad args create nothing at all.
     const context = `aws.PodRoutes ${JSON.stringify(name)}`;
-    throwProblems(checkArgs(name, args), context);
+    const prepared = prepare(name, args, context);
+    if (!prepared.ok) throw new PodRoutesError(prepared.problems, context);
     super("pod-routes:aws:PodRoutes", name, {}, opts);
 
-    const spec = resolvedSpec(args, `${name}: nodes`, context);
-    const byName = new Map(args.nodes.map((n) => [n.name, n]));
+    const interfaces = interfacesOf(args);
     const resources: Record<string, aws.ec2.Route> = {};
-    for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
+    for (const route of prepared.value) {
       const ipv6 = familyOf(route.destination) === 6;
-      // The target waits for the spec when IPs are Outputs: a node whose IP turns out bad gets no route.
-      const interfaceId = byName.get(route.node)?.networkInterfaceId as pulumi.Input<string>;
-      const networkInterfaceId = pulumi.Output.isInstance(spec)
-        ? pulumi.all([spec, interfaceId]).apply(([, id]) => id)
+      // The target waits for the next hop when IPs are Outputs: a node whose IP turns out bad gets no route.
+      const interfaceId = interfaces.get(route.node) as pulumi.Input<string>;
+      const networkInterfaceId = pulumi.Output.isInstance(route.nextHop)
+        ? pulumi.all([route.nextHop, interfaceId]).apply(([, id]) => id)
         : interfaceId;
       // Every input spelled out, none through a conditional spread (a spread key escapes TypeScript's
       // excess-property check): a misspelled one is a compile error. An undefined input is left out, exactly
@@ -115,9 +149,7 @@ export class PodRoutes extends pulumi.ComponentResource {
       );
     }
     this.resources = resources;
-    this.routes = pulumi
-      .all([args.routeTableId, spec])
-      .apply(([where, s]) => toRows(planCloudRoutes(s, where, args.routeNamePrefix)));
+    this.routes = routeRows(prepared.value, args.routeTableId);
     this.registerOutputs({ routes: this.routes });
   }
 }

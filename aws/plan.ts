@@ -1,7 +1,7 @@
 // AWS, pure: instance facts → nodes and problems, and the route table's limit. The stack layer feeds it
 // what it looked up; the component and the offline CLI run the same checks.
 import { parseCidr, parseIp } from "../core/cidr";
-import { planCloudRoutes } from "../core/plan";
+import { planCloudRoutes, recordPlan } from "../core/plan";
 import { Problem, show, Validated } from "../core/problems";
 import { NodeInput, PlannedRoute, RouteSpec, Worker } from "../core/types";
 import { DEFAULTS } from "../core/defaults";
@@ -192,5 +192,7 @@ export function plan(spec: RouteSpec, options: PlanOptions): Validated<PlannedRo
     options.routeLimit,
     options.setting,
   );
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: routes };
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, value: recordPlan(routes, spec, options.routeNamePrefix) };
 }

@@ -4,5 +4,6 @@ export * from "./cidr";
 export * from "./machines";
 export * from "./plan";
 export * from "./problems";
+export * from "./rules";
 export * from "./types";
 export * from "./validate";

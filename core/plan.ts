@@ -86,3 +86,21 @@ export function compareCidrText(a: string, b: string): number {
   const kb = key(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+/** Every plan a target's `plan` made, with the spec and route name prefix it was made for. */
+const madeFor = new WeakMap<object, { spec: RouteSpec; prefix: string | undefined }>();
+
+/** Records that a target's `plan` made `plan` for this spec and prefix (see `isPlanOf`). */
+export function recordPlan<P extends object>(plan: P, spec: RouteSpec, prefix: string | undefined): P {
+  madeFor.set(plan, { spec, prefix });
+  return plan;
+}
+
+/**
+ * True when a target's `plan` made `plan` for this very spec and route name prefix: a component takes such a
+ * plan as it is (the stack planned it already) and plans nothing again.
+ */
+export function isPlanOf(plan: object, spec: RouteSpec, prefix: string | undefined): boolean {
+  const made = madeFor.get(plan);
+  return made !== undefined && made.spec === spec && made.prefix === prefix;
+}

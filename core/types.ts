@@ -50,6 +50,14 @@ export interface RouteSpec {
   readonly nodes: readonly Node[];
 }
 
+declare const VALIDATED: unique symbol;
+/**
+ * A route spec that `validateSpec` made: only validation can make one (the brand is not exported, and
+ * `isValidSpec` checks at run time that validation made this very object, which is frozen). Every layer
+ * after validation takes this type, so nothing validates a spec twice.
+ */
+export type ValidSpec = RouteSpec & { readonly [VALIDATED]: true };
+
 export const isWorker = (node: Node): node is Worker => node.role === "worker" && node.podCidr !== undefined;
 
 /** One route to create: traffic for `destination` goes to `nextHop`, the node that owns those pods. */

@@ -14,7 +14,7 @@ import {
   Parsed,
 } from "./cidr";
 import { PodRoutesError, Problem, show, Validated } from "./problems";
-import { IP_LATER, Node, NodeInput, Role, RouteSpec, SpecInput } from "./types";
+import { IP_LATER, Node, NodeInput, Role, RouteSpec, SpecInput, ValidSpec } from "./types";
 import { DEFAULTS } from "./defaults";
 import { isRfc1123Name, RFC1123_RULE } from "./rules";
 
@@ -53,7 +53,7 @@ const describe = (node: CheckedNode): string =>
  * Every problem of a spec, in one pass. Node IPs given as `IP_LATER` (they arrive later, as Outputs) are
  * skipped along with every check that needs them; `validateSpec` runs again once they are known.
  */
-export function validateSpec(input: SpecInput): Validated<RouteSpec> {
+export function validateSpec(input: SpecInput): Validated<ValidSpec> {
   const { problems, checked, clusterCidrs, nodeCidr } = collect(input);
   if (problems.length > 0) return { ok: false, problems };
   if (checked.some((n) => n.ip === undefined)) {
@@ -69,14 +69,21 @@ export function validateSpec(input: SpecInput): Validated<RouteSpec> {
     ...(n.fqdn !== undefined ? { fqdn: n.fqdn } : {}),
     ...(n.podCidr ? { podCidr: n.podCidr.text } : {}),
   }));
-  return {
-    ok: true,
-    value: {
-      clusterCidrs: clusterCidrs.map((c) => c.text),
-      ...(nodeCidr ? { nodeCidr: nodeCidr.text } : {}),
-      nodes,
-    },
+  const spec: RouteSpec = {
+    clusterCidrs: Object.freeze(clusterCidrs.map((c) => c.text)),
+    ...(nodeCidr ? { nodeCidr: nodeCidr.text } : {}),
+    nodes: Object.freeze(nodes.map((node) => Object.freeze(node))),
   };
+  validated.add(Object.freeze(spec));
+  return { ok: true, value: spec as ValidSpec };
+}
+
+/** Every spec validateSpec made (and froze): what `isValidSpec` trusts. */
+const validated = new WeakSet<object>();
+
+/** True for a spec that validateSpec made, and only for one: the components take it without checking it again. */
+export function isValidSpec(value: unknown): value is ValidSpec {
+  return typeof value === "object" && value !== null && validated.has(value);
 }
 
 /** The problems of the values known now (names, roles, pod CIDRs, plain IPs), skipping IPs given as `IP_LATER`. */
@@ -361,7 +368,7 @@ function checkDuplicates(
 }
 
 /** Validates and returns the spec, or throws a PodRoutesError listing every problem. */
-export function requireValidSpec(input: SpecInput, context?: string): RouteSpec {
+export function requireValidSpec(input: SpecInput, context?: string): ValidSpec {
   const result = validateSpec(input);
   if (!result.ok) throw new PodRoutesError(result.problems, context);
   return result.value;

@@ -3,20 +3,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/cidr";
-import { planCloudRoutes, workerRoutes } from "../core/plan";
-import { Problem } from "../core/problems";
-import { RouteRow, toRows } from "../core/types";
-import {
-  derive,
-  ipsByName,
-  knownProblems,
-  NodeArgs,
-  plainNodes,
-  resolvedSpec,
-  SpecArgs,
-  throwProblems,
-} from "../inputs/nodes";
-import { checkRouteQuota, DEFAULT_PRIORITY, importId } from "./plan";
+import { PodRoutesError, Problem, Validated } from "../core/problems";
+import { PlannedRoute, RouteRow } from "../core/types";
+import { cloudRoutesNow, NodeArgs, RouteNow, routeRows, SpecArgs, specSource } from "../inputs/nodes";
+import { checkRouteQuota, DEFAULT_PRIORITY, importId, plan } from "./plan";
 
 export interface PodRoutesArgs extends SpecArgs<NodeArgs> {
   /** The VPC network the routes belong to, e.g. `kubernetes-the-hard-way` (name or self link). */
@@ -36,22 +26,40 @@ export interface PodRoutesArgs extends SpecArgs<NodeArgs> {
    * "already exists": each route is imported (`projects/<project>/global/routes/<name>`). Needs `project`.
    */
   readonly adopt?: boolean;
+  /**
+   * With `spec`: the routes as this target's `plan(spec)` made them (the stack planned them already); without
+   * it, the component plans them itself. Only a plan made for this very spec is taken.
+   */
+  readonly plan?: readonly PlannedRoute[];
 }
 
-/** Every problem with the plain args, as the constructor would throw them. */
-export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
-  const problems = knownProblems(args, `${name}: nodes`);
-  if (problems.length > 0) return problems;
-  const routes = workerRoutes(plainNodes(args), args.routeNamePrefix);
-  problems.push(...checkRouteQuota(routes.length, args.routeQuota, (setting) => `${name}: ${setting}`));
+/** The routes to create, or every problem with the args, as the constructor would throw them. */
+function prepare(name: string, args: PodRoutesArgs, context: string): Validated<RouteNow[]> {
+  const source = specSource(args, `${name}: nodes`, context);
+  if (!source.ok) return source;
+  const setting = (key: string) => `${name}: ${key}`;
+  const options = { routeQuota: args.routeQuota, setting, routeNamePrefix: args.routeNamePrefix };
+  const routes = cloudRoutesNow(
+    source.value,
+    (spec) => plan(spec, { ...options, network: "" }),
+    (named) => checkRouteQuota(named.length, args.routeQuota, setting),
+    { prefix: args.routeNamePrefix, context, given: args.plan, where: setting("plan") },
+  );
+  const problems = routes.ok ? [] : [...routes.problems];
   if (args.adopt && typeof args.project !== "string") {
     problems.push({
-      where: `${name}: adopt`,
+      where: setting("adopt"),
       message:
         "needs the project as a plain string to build the import ids (projects/<project>/global/routes/<name>); set project",
     });
   }
-  return problems;
+  return problems.length > 0 || !routes.ok ? { ok: false, problems } : routes;
+}
+
+/** Every problem with the plain args, as the constructor would throw them. */
+export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
+  const prepared = prepare(name, args, `gcp.PodRoutes ${JSON.stringify(name)}`);
+  return prepared.ok ? [] : prepared.problems;
 }
 
 export class PodRoutes extends pulumi.ComponentResource {
@@ -63,14 +71,12 @@ export class PodRoutes extends pulumi.ComponentResource {
   constructor(name: string, args: PodRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad args create nothing at all.
     const context = `gcp.PodRoutes ${JSON.stringify(name)}`;
-    throwProblems(checkArgs(name, args), context);
+    const prepared = prepare(name, args, context);
+    if (!prepared.ok) throw new PodRoutesError(prepared.problems, context);
     super("pod-routes:gcp:PodRoutes", name, {}, opts);
 
-    const spec = resolvedSpec(args, `${name}: nodes`, context);
-    const ipOf = derive(spec, ipsByName);
     const resources: Record<string, gcp.compute.Route> = {};
-    for (const route of workerRoutes(plainNodes(args), args.routeNamePrefix)) {
-      const nextHopIp = derive(ipOf, (ips) => ips.get(route.node) ?? "");
+    for (const route of prepared.value) {
       // Every input spelled out, none through a conditional spread (a spread key escapes TypeScript's
       // excess-property check): a misspelled one is a compile error. An undefined input is the provider's
       // default, exactly as if it were left out (the SDK sets every key of RouteArgs either way).
@@ -81,7 +87,7 @@ export class PodRoutes extends pulumi.ComponentResource {
         name: route.name,
         network: args.network,
         destRange: route.destination,
-        nextHopIp,
+        nextHopIp: route.nextHop,
         priority: args.priority ?? DEFAULT_PRIORITY,
         project: args.project,
         description: args.description,
@@ -102,9 +108,7 @@ export class PodRoutes extends pulumi.ComponentResource {
       );
     }
     this.resources = resources;
-    this.routes = pulumi
-      .all([args.network, spec])
-      .apply(([where, s]) => toRows(planCloudRoutes(s, where, args.routeNamePrefix)));
+    this.routes = routeRows(prepared.value, args.network);
     this.registerOutputs({ routes: this.routes });
   }
 }

@@ -1,6 +1,6 @@
 // GCP, pure: the routes a VPC network needs (one per worker, next hop = the worker's internal IP), and the
 // checks that `pulumi up` and the offline CLI both run before anything is created.
-import { planCloudRoutes } from "../core/plan";
+import { planCloudRoutes, recordPlan } from "../core/plan";
 import { PlannedRoute, RouteSpec } from "../core/types";
 import { Problem, Validated } from "../core/problems";
 import { DEFAULTS } from "../core/defaults";
@@ -42,5 +42,7 @@ export function checkRouteQuota(
 export function plan(spec: RouteSpec, options: PlanOptions): Validated<PlannedRoute[]> {
   const routes = planCloudRoutes(spec, options.network, options.routeNamePrefix);
   const problems = checkRouteQuota(routes.length, options.routeQuota, options.setting);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: routes };
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, value: recordPlan(routes, spec, options.routeNamePrefix) };
 }

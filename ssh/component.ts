@@ -1,21 +1,13 @@
 // ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one HostRoutes per
 // host, named `<name>-<host>`, that makes the host's routes match the plan and reads them back on refresh.
 import * as pulumi from "@pulumi/pulumi";
-import { planCloudRoutes, planHostRoutes } from "../core/plan";
-import { Problem } from "../core/problems";
-import { RouteRow, RouteSpec } from "../core/types";
-import {
-  derive,
-  knownProblems,
-  NodeArgs,
-  plainNodes,
-  resolvedSpec,
-  SpecArgs,
-  throwProblems,
-} from "../inputs/nodes";
+import { HostPlan, isPlanOf, planCloudRoutes, planHostRoutes } from "../core/plan";
+import { PodRoutesError, Problem, Validated } from "../core/problems";
+import { RouteRow, RouteSpec, ValidSpec } from "../core/types";
+import { derive, NodeArgs, SpecArgs, SpecSource, specOf, specSource } from "../inputs/nodes";
 import { toStateRoutes } from "./host-program/route-text";
 import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
-import { check, hostsBlockLines } from "./plan";
+import { check, hostsBlockLines, plan } from "./plan";
 import { DEFAULTS } from "../core/defaults";
 import { isResyncInterval, RESYNC_INTERVAL_RULE } from "../core/rules";
 
@@ -46,30 +38,50 @@ export interface PodRoutesArgs extends SpecArgs<SshNodeArgs> {
   readonly commandTimeoutSeconds?: number;
   /** Also re-check every host's routes on the host itself this often (a systemd timer), e.g. `15min`; default off. */
   readonly resyncInterval?: string;
+  /** With `spec`: each host's pinned public key, by node name (as a node's `hostKey`). */
+  readonly hostKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** With `spec`: where to connect, by node name, when it is not the node IP (as a node's `address`). */
+  readonly addresses?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * With `spec`: every host's routes as `plan(spec)` made them (the stack planned them already); without it,
+   * the component plans them itself. Only a plan made for this very spec is taken.
+   */
+  readonly plan?: readonly HostPlan[];
 }
 
-const sshFacts = (args: PodRoutesArgs) =>
-  plainNodes(args).map((node, i) => {
-    const given = args.nodes[i];
-    const address =
-      typeof given?.address === "string"
-        ? given.address
-        : typeof given?.ip === "string"
-          ? given.ip
-          : undefined;
-    return {
-      ...node,
-      ...(given?.hostKey !== undefined ? { hostKey: "pinned" } : {}),
-      ...(address !== undefined ? { address } : {}),
-    };
-  });
+/** What the component knows of a node besides the spec: where to connect and its pinned key. */
+interface HostExtras {
+  readonly address?: pulumi.Input<string>;
+  readonly hostKey?: pulumi.Input<string>;
+}
 
-/** Every problem with the plain args, as the constructor would throw them. */
-export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
-  const problems = knownProblems(args, `${name}: nodes`);
-  if (problems.length > 0) return problems;
+/** Each node's extras, from its node args or, with a spec, from the hostKeys and addresses maps. */
+function extrasOf(args: PodRoutesArgs): ReadonlyMap<string, HostExtras> {
+  if (args.nodes !== undefined) return new Map(args.nodes.map((n) => [n.name, n]));
+  const names = [...(args.spec?.nodes ?? [])].map((n) => n.name);
+  return new Map(
+    names.map((n) => [
+      n,
+      {
+        ...(args.addresses?.[n] !== undefined ? { address: args.addresses[n] } : {}),
+        ...(args.hostKeys?.[n] !== undefined ? { hostKey: args.hostKeys[n] } : {}),
+      },
+    ]),
+  );
+}
+
+/** The spec and every host's plan (or the plan once IPs resolve), or every problem with the args. */
+function prepare(
+  name: string,
+  args: PodRoutesArgs,
+  context: string,
+): Validated<{ source: SpecSource; plans: HostPlan[] | pulumi.Output<HostPlan[]> }> {
+  const source = specSource(args, `${name}: nodes`, context);
+  if (!source.ok) return source;
+  const setting = (key: string) => `${name}: ${key}`;
+  const problems: Problem[] = [];
   if (args.privateKey === undefined) {
-    problems.push({ where: `${name}: privateKey`, message: "is required: the key pod-routes logs in with" });
+    problems.push({ where: setting("privateKey"), message: "is required: the key pod-routes logs in with" });
   }
   for (const [key, value, min, max] of [
     ["connectTimeoutSeconds", args.connectTimeoutSeconds, 1, 600],
@@ -77,24 +89,80 @@ export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
   ] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
       problems.push({
-        where: `${name}: ${key}`,
+        where: setting(key),
         message: `must be a whole number of seconds from ${min} to ${max}`,
       });
     }
   }
   if (args.resyncInterval !== undefined && !isResyncInterval(args.resyncInterval)) {
     problems.push({
-      where: `${name}: resyncInterval`,
+      where: setting("resyncInterval"),
       message: `must be ${RESYNC_INTERVAL_RULE} (got ${JSON.stringify(args.resyncInterval)})`,
     });
   }
-  problems.push(
-    ...check(sshFacts(args), {
-      insecureIgnoreHostKeys: args.insecureIgnoreHostKeys ?? false,
-      setting: (setting) => `${name}: ${setting}`,
-    }),
+  const nodes = source.value.nodes;
+  const known = new Set(nodes.map((n) => n.name));
+  for (const [key, map] of [
+    ["hostKeys", args.hostKeys],
+    ["addresses", args.addresses],
+  ] as const) {
+    for (const host of Object.keys(map ?? {}).filter((h) => !known.has(h))) {
+      problems.push({ where: setting(key), message: `names ${JSON.stringify(host)}, which is not a node` });
+    }
+  }
+  const extras = extrasOf(args);
+  const spec = "spec" in source.value ? source.value.spec : undefined;
+  const plainIps = new Map<string, pulumi.Input<string>>(
+    (args.nodes ?? spec?.nodes ?? []).map((n) => [n.name, n.ip]),
   );
-  return problems;
+  const facts = nodes.map((node) => {
+    const { address, hostKey } = extras.get(node.name) ?? {};
+    const ip = plainIps.get(node.name);
+    const connect = typeof address === "string" ? address : typeof ip === "string" ? ip : undefined;
+    return {
+      name: node.name,
+      role: node.role,
+      ...(node.podCidr !== undefined ? { podCidr: node.podCidr } : {}),
+      ...(hostKey !== undefined ? { hostKey: "pinned" } : {}),
+      ...(connect !== undefined ? { address: connect } : {}),
+    };
+  });
+  problems.push(...check(facts, { insecureIgnoreHostKeys: args.insecureIgnoreHostKeys ?? false, setting }));
+  if (problems.length > 0) return { ok: false, problems };
+
+  if (spec === undefined) {
+    const later = (source.value as { later: pulumi.Output<ValidSpec> }).later;
+    return {
+      ok: true,
+      value: { source: source.value, plans: later.apply((s) => planHostRoutes(s, args.routeNamePrefix)) },
+    };
+  }
+  if (args.plan !== undefined) {
+    if (!isPlanOf(args.plan, spec, args.routeNamePrefix)) {
+      return {
+        ok: false,
+        problems: [
+          {
+            where: setting("plan"),
+            message:
+              "is not the plan of this spec (and routeNamePrefix); pass what plan(spec) returned, or leave it out",
+          },
+        ],
+      };
+    }
+    return { ok: true, value: { source: source.value, plans: [...args.plan] } };
+  }
+  const planned = plan(spec, {
+    setting,
+    ...(args.routeNamePrefix !== undefined ? { routeNamePrefix: args.routeNamePrefix } : {}),
+  });
+  return planned.ok ? { ok: true, value: { source: source.value, plans: planned.value } } : planned;
+}
+
+/** Every problem with the plain args, as the constructor would throw them. */
+export function checkArgs(name: string, args: PodRoutesArgs): Problem[] {
+  const prepared = prepare(name, args, `ssh.PodRoutes ${JSON.stringify(name)}`);
+  return prepared.ok ? [] : prepared.problems;
 }
 
 /** The cluster's routes, once each: every host but the worker itself has each one. */
@@ -118,9 +186,12 @@ export class PodRoutes extends pulumi.ComponentResource {
   constructor(name: string, args: PodRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before the component registers: bad args create nothing at all.
     const context = `ssh.PodRoutes ${JSON.stringify(name)}`;
-    throwProblems(checkArgs(name, args), context);
+    const prepared = prepare(name, args, context);
+    if (!prepared.ok) throw new PodRoutesError(prepared.problems, context);
     super("pod-routes:ssh:PodRoutes", name, {}, opts);
-    const unpinned = args.nodes.filter((n) => n.hostKey === undefined).map((n) => n.name);
+    const { source, plans } = prepared.value;
+    const extras = extrasOf(args);
+    const unpinned = source.nodes.filter((n) => extras.get(n.name)?.hostKey === undefined).map((n) => n.name);
     if (unpinned.length > 0) {
       pulumi.log.warn(
         `pod-routes: INSECURE: host keys are not checked for ${unpinned.join(", ")} (insecureIgnoreHostKeys is true); anyone on the path can impersonate these hosts. Pin them.`,
@@ -128,17 +199,16 @@ export class PodRoutes extends pulumi.ComponentResource {
       );
     }
 
-    const spec = resolvedSpec(args, `${name}: nodes`, context);
-    // The whole mesh, once; each host takes its part.
-    const plans = derive(spec, (s) => planHostRoutes(s, args.routeNamePrefix));
+    const spec = specOf(source);
     const stack = `pulumi:${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     // The owner record on each host is `<stack>@<stack id>:<resource>` (see ownerRecord in provider.ts).
     const stackId = stackIdentity();
     const privateKey = pulumi.secret(args.privateKey);
-    const roles = plainNodes(args).map((n) => n.role);
     const resources: Record<string, HostRoutes> = {};
-    args.nodes.forEach((node, index) => {
+    source.nodes.forEach((node, index) => {
+      // The whole mesh was planned once; each host takes its part.
       const plan = derive(plans, (all) => all[index]!);
+      const { address, hostKey } = extras.get(node.name) ?? {};
       const resourceName = `${name}-${node.name}`;
       resources[node.name] = new HostRoutes(
         resourceName,
@@ -146,18 +216,14 @@ export class PodRoutes extends pulumi.ComponentResource {
           host: node.name,
           owner: `${stack}:${resourceName}`,
           stackId,
-          address: node.address ?? derive(plan, (p) => p.host.ip),
+          address: address ?? derive(plan, (p) => p.host.ip),
           port: args.port ?? DEFAULTS.ssh.port,
           user: args.user ?? DEFAULTS.ssh.user,
-          ...(node.hostKey !== undefined ? { hostKey: node.hostKey } : {}),
+          ...(hostKey !== undefined ? { hostKey } : {}),
           privateKey,
           routes: derive(plan, (p) => toStateRoutes(p.routes)),
           // Controllers keep every worker's name in /etc/hosts (the runbook's `PRIVATE_IP worker-i` lines).
-          ...(roles[index] === "controller"
-            ? {
-                hostsLines: derive(spec, hostsBlockLines),
-              }
-            : {}),
+          ...(node.role === "controller" ? { hostsLines: derive(spec, hostsBlockLines) } : {}),
           adopt: args.adopt ?? false,
           ...(args.resyncInterval !== undefined ? { resyncInterval: args.resyncInterval } : {}),
           connectTimeoutSeconds: args.connectTimeoutSeconds ?? DEFAULTS.ssh.connectTimeoutSeconds,

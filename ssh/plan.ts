@@ -1,6 +1,6 @@
 // The SSH path (bare metal, Linode, the print-by-hand runbook), pure: what every host needs, and the checks
 // that `pulumi up` and the offline CLI both run before anything is created or any mesh is built.
-import { planHostRoutes, HostPlan } from "../core/plan";
+import { planHostRoutes, HostPlan, recordPlan } from "../core/plan";
 import { Problem, show, Validated } from "../core/problems";
 import { isWorker, RouteSpec } from "../core/types";
 
@@ -75,7 +75,8 @@ export function plan(
 ): Validated<HostPlan[]> {
   const problems = checkSize(spec.nodes, options.setting);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: planHostRoutes(spec, options.routeNamePrefix) };
+  const hosts = planHostRoutes(spec, options.routeNamePrefix);
+  return { ok: true, value: recordPlan(hosts, spec, options.routeNamePrefix) };
 }
 
 /** The managed /etc/hosts block of a controller: every worker as `IP [FQDN] NAME` (the runbook's lines). */

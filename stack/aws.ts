@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseCidr } from "../core/cidr";
 import { workersOf } from "../core/plan";
 import { PodRoutesError, Problem, show } from "../core/problems";
-import { RouteSpec } from "../core/types";
+import { ValidSpec } from "../core/types";
 import {
   AwsInstanceFacts,
   AwsRouteTableFacts,
@@ -198,7 +198,7 @@ async function readStackReference(
 const isProblem = (value: object): value is Problem => "where" in value && "message" in value;
 
 export interface Resolved {
-  readonly spec: RouteSpec;
+  readonly spec: ValidSpec;
   readonly table: AwsRouteTableFacts;
   /** Each worker's primary network interface: the routes' target. */
   readonly interfaceOf: ReadonlyMap<string, string>;
@@ -208,7 +208,7 @@ export interface Resolved {
 export async function resolveAws(
   config: Partial<StackConfig>,
   awsConfig: AwsConfig,
-  declared: RouteSpec | undefined,
+  declared: ValidSpec | undefined,
   earlier: readonly Problem[],
 ): Promise<Resolved> {
   const problems: Problem[] = [];
@@ -269,7 +269,7 @@ export async function resolveAws(
     }
   }
 
-  let spec: RouteSpec | undefined;
+  let spec: ValidSpec | undefined;
   let destinations: string[] = [];
   if (declared) {
     problems.push(...checkInstancesAgainstNodes(instances, workersOf(declared)));

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { PodRoutesError, Problem } from "../core/problems";
-import { RouteSpec } from "../core/types";
+import { ValidSpec } from "../core/types";
 import * as ssh from "../ssh";
 import {
   AwsConfig,
@@ -126,7 +126,8 @@ async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise
     routeQuota: gcpConfig.routeQuota,
     ...(project !== undefined ? { project } : {}),
     ...(gcpConfig.description !== undefined ? { description: gcpConfig.description } : {}),
-    ...specArgs(spec, config),
+    ...commonArgs(spec, config),
+    ...(planned.ok && planned.value.routes && spec === planned.spec ? { plan: planned.value.routes } : {}),
   });
   return { cloud: "gcp", routes: component.routes };
 }
@@ -141,11 +142,9 @@ async function deployAws(planned: StackPlanResult, problems: Problem[]): Promise
     routeTableId: table.id,
     routeLimit: awsConfig.routeLimit,
     existingDestinations: table.destinations,
-    ...specArgs(spec, config),
-    nodes: spec.nodes.map((node) => ({
-      ...plainNode(node),
-      ...(interfaceOf.has(node.name) ? { networkInterfaceId: interfaceOf.get(node.name) as string } : {}),
-    })),
+    ...commonArgs(spec, config),
+    networkInterfaceIds: Object.fromEntries(interfaceOf),
+    ...(planned.ok && planned.value.routes && spec === planned.spec ? { plan: planned.value.routes } : {}),
   });
   return { cloud: "aws", routes: component.routes };
 }
@@ -175,16 +174,19 @@ async function deployLinode(planned: StackPlanResult, problems: Problem[]): Prom
 
 function deploySsh(
   planned: StackPlanResult,
-  spec: RouteSpec | undefined,
+  spec: ValidSpec | undefined,
   problems: Problem[],
   addressOf?: (host: string) => string | undefined,
 ): StackOutputs {
   const config = planned.config;
   const sshConfig = config.ssh ?? defaultSshConfig();
-  // Discovery stacks (linode) are checked here, once their nodes are known; listed ones were by planStack.
+  // Discovery stacks (linode) are checked and planned here, once their nodes are known; listed ones were by
+  // planStack. Either way the component takes that plan and plans nothing again.
+  let hostPlans = planned.ok ? planned.value.hosts : undefined;
   if (spec && !planned.spec) {
     const checked = checkSshStack(spec, sshConfig, config.routeNamePrefix);
-    if (!checked.ok) problems.push(...checked.problems);
+    if (checked.ok) hostPlans = checked.value;
+    else problems.push(...checked.problems);
   }
   const privateKey = new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey");
   if (problems.length > 0 || !spec || privateKey === undefined) fail(problems);
@@ -196,34 +198,24 @@ function deploySsh(
     connectTimeoutSeconds: sshConfig.connectTimeoutSeconds,
     commandTimeoutSeconds: sshConfig.commandTimeoutSeconds,
     ...(sshConfig.resyncInterval !== undefined ? { resyncInterval: sshConfig.resyncInterval } : {}),
-    ...specArgs(spec, config),
-    nodes: spec.nodes.map((node) => {
-      const address = sshConfig.connectAddresses[node.name] ?? addressOf?.(node.name);
-      const hostKey = sshConfig.hostKeys[node.name];
-      return {
-        ...plainNode(node),
-        ...(node.fqdn !== undefined ? { fqdn: node.fqdn } : {}),
-        ...(address !== undefined ? { address } : {}),
-        ...(hostKey !== undefined ? { hostKey } : {}),
-      };
-    }),
+    ...commonArgs(spec, config),
+    hostKeys: sshConfig.hostKeys,
+    addresses: Object.fromEntries(
+      spec.nodes.flatMap((node) => {
+        const address = sshConfig.connectAddresses[node.name] ?? addressOf?.(node.name);
+        return address !== undefined ? [[node.name, address]] : [];
+      }),
+    ),
+    ...(hostPlans !== undefined ? { plan: hostPlans } : {}),
   });
   return { cloud: config.cloud as string, routes: component.routes, hosts: component.hosts };
 }
 
-const plainNode = (node: RouteSpec["nodes"][number]) => ({
-  name: node.name,
-  ip: node.ip,
-  role: node.role,
-  ...(node.podCidr !== undefined ? { podCidr: node.podCidr } : {}),
-});
-
-/** What every component takes from the validated spec and the common settings. */
-function specArgs(spec: RouteSpec, config: Partial<StackConfig>) {
+/** What every component takes from the stack: the validated spec itself (not validated again) and the
+ * common settings. */
+function commonArgs(spec: ValidSpec, config: Partial<StackConfig>) {
   return {
-    clusterCidr: [...spec.clusterCidrs],
-    ...(spec.nodeCidr !== undefined ? { nodeCidr: spec.nodeCidr } : {}),
-    nodes: spec.nodes.map(plainNode),
+    spec,
     adopt: config.adopt ?? false,
     ...(config.routeNamePrefix !== undefined ? { routeNamePrefix: config.routeNamePrefix } : {}),
   };

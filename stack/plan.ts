@@ -3,7 +3,7 @@
 // layer together. Discovery (cloud lookups) is the deploy's alone; it adds to this, never replaces it.
 import { HostPlan } from "../core/plan";
 import { Problem, Validated } from "../core/problems";
-import { PlannedRoute, RouteSpec } from "../core/types";
+import { PlannedRoute, ValidSpec } from "../core/types";
 import * as awsPlan from "../aws/plan";
 import * as gcpPlan from "../gcp/plan";
 import * as sshPlan from "../ssh/plan";
@@ -39,7 +39,7 @@ export interface StackPlan {
   readonly config: StackConfig;
   readonly cloud: CloudName;
   /** Set when the nodes are listed (pod-routes:nodes or machinesFile); discovery stacks find them at deploy. */
-  readonly spec?: RouteSpec;
+  readonly spec?: ValidSpec;
   /** Cloud routes (gcp, aws) or every host's routes (baremetal, linode), when the spec is known. */
   readonly routes?: PlannedRoute[];
   readonly hosts?: HostPlan[];
@@ -49,7 +49,7 @@ export type StackPlanResult = ({ ok: true; value: StackPlan } | { ok: false; pro
   /** Every key that parsed, for the deploy's discovery (which adds its own problems to these). */
   readonly config: Partial<StackConfig>;
   /** The spec, when the nodes are listed and valid. */
-  readonly spec?: RouteSpec;
+  readonly spec?: ValidSpec;
   readonly warnings: string[];
 };
 
@@ -70,7 +70,7 @@ export function planStack(input: StackInput): StackPlanResult {
   }
 
   // The spec, from whatever node source parsed (discovery stacks have none until deploy).
-  let spec: RouteSpec | undefined;
+  let spec: ValidSpec | undefined;
   if (config.nodes !== undefined || config.machinesFile !== undefined) {
     const result = specFromConfig(config, { baseDir: input.baseDir });
     if (result.ok) spec = result.value;
@@ -193,7 +193,7 @@ export function awsTableLabel(aws: NonNullable<StackConfig["aws"]>): string {
 }
 /** The SSH path's checks for a stack (SSH settings naming non-nodes, size, host keys), then every host's plan. */
 export function checkSshStack(
-  spec: RouteSpec,
+  spec: ValidSpec,
   ssh: SshConfig,
   routeNamePrefix?: string,
 ): Validated<HostPlan[]> {

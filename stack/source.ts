@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseMachinesTxt } from "../core/machines";
 import { Problem, Validated } from "../core/problems";
-import { NodeInput, RouteSpec, SpecInput } from "../core/types";
+import { NodeInput, SpecInput, ValidSpec } from "../core/types";
 import { validateSpec } from "../core/validate";
 import { StackConfig } from "./config";
 
@@ -48,7 +48,7 @@ export function readMachinesFile(file: string, baseDir: string): Validated<strin
 export function specFromConfig(
   config: Pick<StackConfig, "clusterCidr" | "nodeCidr" | "nodes" | "machinesFile">,
   options: SourceOptions,
-): Validated<RouteSpec> {
+): Validated<ValidSpec> {
   const bounds = { clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr };
   if (config.machinesFile === undefined) {
     return validateSpec({ ...bounds, nodes: config.nodes, origin: "pod-routes:nodes" });
@@ -63,7 +63,7 @@ export function specFromMachinesTxt(
   text: string,
   origin: string,
   bounds: Pick<SpecInput, "clusterCidr" | "nodeCidr"> = {},
-): Validated<RouteSpec> {
+): Validated<ValidSpec> {
   const parsed = parseMachinesTxt(text, origin);
   return withProblems(validateSpec({ ...bounds, nodes: parsed.nodes, origin }), parsed.problems);
 }
@@ -74,12 +74,12 @@ export function specFromNodes(
   nodes: NodeInput[],
   origin: string,
   lookupProblems: Problem[] = [],
-): Validated<RouteSpec> {
+): Validated<ValidSpec> {
   const input: SpecInput = { clusterCidr: config.clusterCidr, nodeCidr: config.nodeCidr, nodes, origin };
   return withProblems(validateSpec(input), lookupProblems);
 }
 
-function withProblems(result: Validated<RouteSpec>, earlier: Problem[]): Validated<RouteSpec> {
+function withProblems(result: Validated<ValidSpec>, earlier: Problem[]): Validated<ValidSpec> {
   if (earlier.length === 0) return result;
   return { ok: false, problems: [...earlier, ...(result.ok ? [] : result.problems)] };
 }
