@@ -18,13 +18,21 @@ import {
   NAMESPACE,
   StackConfig,
 } from "./config";
-import type { LinodeInstanceFacts } from "./linode";
+import type { LinodeInstanceFacts } from "./discovery/linode";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, see the header */
 const load = {
-  gcp: () => [require("../gcp"), require("./gcp")] as [typeof import("../gcp"), typeof import("./gcp")],
-  aws: () => [require("../aws"), require("./aws")] as [typeof import("../aws"), typeof import("./aws")],
-  linode: () => require("./linode") as typeof import("./linode"),
+  gcp: () =>
+    [require("../gcp"), require("./discovery/gcp")] as [
+      typeof import("../gcp"),
+      typeof import("./discovery/gcp"),
+    ],
+  aws: () =>
+    [require("../aws"), require("./discovery/aws")] as [
+      typeof import("../aws"),
+      typeof import("./discovery/aws"),
+    ],
+  linode: () => require("./discovery/linode") as typeof import("./discovery/linode"),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { checkSshStack, planStack, setting, StackPlanResult } from "./plan";

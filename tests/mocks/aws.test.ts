@@ -2,7 +2,8 @@
 // answered by a small fake of EC2 shaped like the runbook (workers worker-0..2 at 10.240.0.2i, user data
 // `name=worker-i|pod-cidr=10.200.i.0/24`, one route table tagged kubernetes.io/cluster/kubernetes-the-hard-way).
 import { createHash } from "crypto";
-import { AwsRouteTableFacts, checkRouteLimit, podCidrFromUserData } from "../../aws/plan";
+import { AwsRouteTableFacts, checkRouteLimit } from "../../aws/plan";
+import { podCidrFromUserData } from "../../stack/discovery/aws-instances";
 import { setting } from "../../stack/plan";
 import { InvokeHandler, ofType, RunResult, runProgram, runProgramExpectingFailure, created } from "./harness";
 

@@ -1,8 +1,8 @@
 // GCP discovery for the stack program: read each worker's IP and pod CIDR from its instance, as the runbook
 // does with `gcloud compute instances describe`.
 import * as gcp from "@pulumi/gcp";
-import { Problem, show } from "../core/problems";
-import { NodeInput } from "../core/types";
+import { Problem, show } from "../../core/problems";
+import { NodeInput } from "../../core/types";
 
 /** What the runbook reads from an instance: `gcloud compute instances describe … --format 'value[separator=" "](networkInterfaces[0].networkIP,metadata.items[0].value)'`. */
 export interface GcpInstanceFacts {

@@ -3,25 +3,24 @@
 // route limit. Everything is looked up and checked before any route exists; problems are reported together.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseCidr } from "../core/cidr";
-import { workersOf } from "../core/plan";
-import { PodRoutesError, Problem, show } from "../core/problems";
-import { ValidSpec } from "../core/types";
+import { parseCidr } from "../../core/cidr";
+import { workersOf } from "../../core/plan";
+import { PodRoutesError, Problem, show } from "../../core/problems";
+import { ValidSpec } from "../../core/types";
+import { AwsRouteTableFacts, checkRouteLimit } from "../../aws/plan";
 import {
   AwsInstanceFacts,
-  AwsRouteTableFacts,
   checkInstancesAgainstNodes,
-  checkRouteLimit,
   CLUSTER_TAG_PREFIX,
   INSTANCE_ID,
   InstanceIdSource,
   nodesFromInstances,
   ROUTE_TABLE_ID,
   SHA1_HEX,
-} from "../aws/plan";
-import { AwsConfig, StackConfig } from "./config";
-import { setting } from "./plan";
-import { specFromNodes } from "./source";
+} from "./aws-instances";
+import { AwsConfig, StackConfig } from "../config";
+import { setting } from "../plan";
+import { specFromNodes } from "../source";
 
 // ---- Lookups: thin wrappers over the AWS data sources and the StackReference, answered by mocks in tests. ----
 

@@ -1,10 +1,10 @@
 // Linode discovery for the stack program: instances found by exact label; SSH to each one's public IPv4,
 // next hop = its address on the chosen private network (default, VLAN or VPC).
 import * as linode from "@pulumi/linode";
-import { containsCidr, containsIp, parseCidr, parseIp } from "../core/cidr";
-import { Problem, show } from "../core/problems";
-import { NodeInput } from "../core/types";
-import { LinodeConfig } from "./config";
+import { containsCidr, containsIp, parseCidr, parseIp } from "../../core/cidr";
+import { Problem, show } from "../../core/problems";
+import { NodeInput } from "../../core/types";
+import { LinodeConfig } from "../config";
 
 /** Linode's default private network only carries packets whose source is inside this block. */
 export const LINODE_PRIVATE_BLOCK = "192.168.128.0/17";
