@@ -4,7 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/cidr";
-import { workerRoutes } from "../core/plan";
+import { workerRoutes } from "../core/routes";
 import { PodRoutesError, Problem, show, Validated } from "../core/problems";
 import { PlannedRoute, RouteRow } from "../core/types";
 import { cloudRoutesNow, NodeArgs, RouteNow, routeRows, SpecArgs, specSource } from "../inputs/nodes";

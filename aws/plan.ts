@@ -2,7 +2,7 @@
 // limit, which the component, the stack and the offline CLI all check. Finding the instances is the stack's
 // discovery (stack/discovery/aws*.ts).
 import { parseCidr } from "../core/cidr";
-import { planCloudRoutes, recordPlan } from "../core/plan";
+import { planCloudRoutes, recordPlan } from "../core/routes";
 import { Problem, Validated } from "../core/problems";
 import { PlannedRoute, RouteSpec } from "../core/types";
 import { DEFAULTS } from "../core/defaults";

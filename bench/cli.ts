@@ -8,7 +8,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { planHostRoutes } from "../core/plan";
+import { planHostRoutes } from "../core/routes";
 import { RouteSpec } from "../core/types";
 import { hostRoutes, Lab, labDown, labUp, PROJECT_ROOT, requireLabUp } from "../lab/lab";
 import { ChangeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../lab/pulumi-cli";

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseMachinesTxt } from "../core/machines";
-import { planHostRoutes } from "../core/plan";
+import { planHostRoutes } from "../core/routes";
 import { RouteSpec } from "../core/types";
 import { requireValidSpec } from "../core/validate";
 import { hostExec, Lab, labDown, labUp, PROJECT_ROOT, sshArgs } from "../lab/lab";

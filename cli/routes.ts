@@ -1,9 +1,9 @@
 // `pod-routes <command>` (npx pod-routes …, or npm run routes -- …): the offline side of pod-routes, on the
-// same plan and checks as the Pulumi program (stack/plan.ts), without Pulumi or credentials.
+// same plan and checks as the Pulumi program (stack/stack-plan.ts), without Pulumi or credentials.
 import { parseArgs } from "util";
 import { formatProblems } from "../core/problems";
-import { importFile, loadInput, routesJson, routesTable } from "./plan";
-import { renderScripts } from "./script";
+import { importFile, loadInput, routesJson, routesTable } from "./input";
+import { renderScripts } from "./host-scripts";
 
 export const USAGE = `usage: pod-routes <command> [options]        (in this repository: npx pod-routes …)
 

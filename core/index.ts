@@ -2,7 +2,7 @@
 // result and problem type. No Pulumi and nothing cloud-specific: every target and the CLI build on it.
 export * from "./cidr";
 export * from "./machines";
-export * from "./plan";
+export * from "./routes";
 export * from "./problems";
 export * from "./rules";
 export * from "./types";

@@ -1,6 +1,6 @@
 // GCP, pure: the routes a VPC network needs (one per worker, next hop = the worker's internal IP), and the
 // checks that `pulumi up` and the offline CLI both run before anything is created.
-import { planCloudRoutes, recordPlan } from "../core/plan";
+import { planCloudRoutes, recordPlan } from "../core/routes";
 import { PlannedRoute, RouteSpec } from "../core/types";
 import { Problem, Validated } from "../core/problems";
 import { DEFAULTS } from "../core/defaults";

@@ -3,7 +3,7 @@
 // as Outputs are checked when they resolve, with the same messages, and a bad one fails the update.
 import * as pulumi from "@pulumi/pulumi";
 import { PodRoutesError, Problem, Validated } from "../core/problems";
-import { isPlanOf, workerRoutes, WorkerRoute } from "../core/plan";
+import { isPlanOf, workerRoutes, WorkerRoute } from "../core/routes";
 import { IP_LATER, NodeInput, PlannedRoute, Role, RouteRow, RouteSpec, ValidSpec } from "../core/types";
 import { isValidSpec, validateKnownValues, validateSpec } from "../core/validate";
 

@@ -1,7 +1,7 @@
 // ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one HostRoutes per
 // host, named `<name>-<host>`, that makes the host's routes match the plan and reads them back on refresh.
 import * as pulumi from "@pulumi/pulumi";
-import { HostPlan, isPlanOf, planCloudRoutes, planHostRoutes } from "../core/plan";
+import { HostPlan, isPlanOf, planCloudRoutes, planHostRoutes } from "../core/routes";
 import { PodRoutesError, Problem, Validated } from "../core/problems";
 import { RouteRow, RouteSpec, ValidSpec } from "../core/types";
 import { derive, NodeArgs, SpecArgs, SpecSource, specOf, specSource } from "../inputs/nodes";

@@ -1,6 +1,6 @@
 // The SSH path (bare metal, Linode, the print-by-hand runbook), pure: what every host needs, and the checks
 // that `pulumi up` and the offline CLI both run before anything is created or any mesh is built.
-import { planHostRoutes, HostPlan, recordPlan } from "../core/plan";
+import { planHostRoutes, HostPlan, recordPlan } from "../core/routes";
 import { Problem, show, Validated } from "../core/problems";
 import { isWorker, RouteSpec } from "../core/types";
 

@@ -1,4 +1,4 @@
-// The stack program's engine side: read `pod-routes:*` config, plan it (stack/plan.ts, the same plan as the
+// The stack program's engine side: read `pod-routes:*` config, plan it (stack/stack-plan.ts, the same plan as the
 // offline CLI), discover what the config leaves to the cloud, then hand plain values and lookups to one
 // component. Every problem of every layer is thrown together, before any resource exists.
 // Each cloud's SDK (and the component and discovery built on it) is loaded only by the stack that uses it
@@ -35,7 +35,7 @@ const load = {
   linode: () => require("./discovery/linode") as typeof import("./discovery/linode"),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
-import { checkSshStack, planStack, setting, StackPlanResult } from "./plan";
+import { checkSshStack, planStack, setting, StackPlanResult } from "./stack-plan";
 import { specFromNodes } from "./source";
 
 const KEY = `${NAMESPACE}:sshPrivateKey`;

@@ -3,6 +3,6 @@
 export * from "./config";
 export { asRunError, deployStack } from "./deploy";
 export type { StackOutputs } from "./deploy";
-export { awsTableLabel, checkSshStack, planStack } from "./plan";
-export type { StackInput, StackPlan, StackPlanResult } from "./plan";
+export { awsTableLabel, checkSshStack, planStack } from "./stack-plan";
+export type { StackInput, StackPlan, StackPlanResult } from "./stack-plan";
 export { readMachinesFile, specFromConfig, specFromMachinesTxt } from "./source";

@@ -4,7 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { parseCidr } from "../../core/cidr";
-import { workersOf } from "../../core/plan";
+import { workersOf } from "../../core/routes";
 import { PodRoutesError, Problem, show } from "../../core/problems";
 import { ValidSpec } from "../../core/types";
 import { AwsRouteTableFacts, checkRouteLimit } from "../../aws/plan";
@@ -19,7 +19,7 @@ import {
   SHA1_HEX,
 } from "./aws-instances";
 import { AwsConfig, StackConfig } from "../config";
-import { setting } from "../plan";
+import { setting } from "../stack-plan";
 import { specFromNodes } from "../source";
 
 // ---- Lookups: thin wrappers over the AWS data sources and the StackReference, answered by mocks in tests. ----

@@ -3,10 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { requireValidSpec } from "../../core/validate";
-import { planHostRoutes } from "../../core/plan";
+import { planHostRoutes } from "../../core/routes";
 import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/host-program/render";
 import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../../ssh/plan";
-import { checkSshStack } from "../../stack/plan";
+import { checkSshStack } from "../../stack/stack-plan";
 import { defaultSshConfig } from "../../stack/config";
 import { hostExec, Lab, labDown, labUp, sshRun } from "../../lab/lab";
 

@@ -4,7 +4,7 @@
 import { createHash } from "crypto";
 import { AwsRouteTableFacts, checkRouteLimit } from "../../aws/plan";
 import { podCidrFromUserData } from "../../stack/discovery/aws-instances";
-import { setting } from "../../stack/plan";
+import { setting } from "../../stack/stack-plan";
 import { InvokeHandler, ofType, RunResult, runProgram, runProgramExpectingFailure, created } from "./harness";
 
 const ROUTE = "aws:ec2/route:Route";

@@ -1,7 +1,7 @@
 // One validated spec through the pipeline: `pulumi up` of each stack validates the spec once (the stack's
 // source), plans the routes once (the stack plan), and hands both to the component, which takes them as
 // they are. Counted on the real modules, as the program calls them.
-import * as corePlan from "../../core/plan";
+import * as corePlan from "../../core/routes";
 import * as validate from "../../core/validate";
 import { gcp, ssh } from "../../pod-routes";
 import { requireValidSpec } from "../../core/validate";

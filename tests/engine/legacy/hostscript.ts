@@ -17,7 +17,7 @@
 // Both scripts are POSIX sh (dash and bash). Each one is a single function called on its last line: a
 // script cut short in transit (the SSH path sends it on stdin) is a syntax error and changes nothing, and
 // the function's subshell keeps `set -eu`, traps and `exit` out of a shell the script is pasted into.
-import { HostPlan, planHostRoutes } from "../../../core/plan";
+import { HostPlan, planHostRoutes } from "../../../core/routes";
 import { Node, RouteSpec, Worker, isWorker } from "../../../core/types";
 
 /** Protocol number that marks routes pod-routes installed (free in the kernel's 0..255 registry). */

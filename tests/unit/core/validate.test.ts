@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { parseMachinesTxt } from "../../../core/machines";
-import { compareCidrText, planCloudRoutes, planHostRoutes } from "../../../core/plan";
+import { compareCidrText, planCloudRoutes, planHostRoutes } from "../../../core/routes";
 import { NodeInput, SpecInput } from "../../../core/types";
 import { formatProblems, PodRoutesError } from "../../../core/problems";
 import { requireValidSpec, validateSpec } from "../../../core/validate";

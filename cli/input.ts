@@ -1,17 +1,17 @@
-// The offline side of pod-routes: reads a machines.txt or a Pulumi.<stack>.yaml and plans it with the very
-// functions `pulumi up` uses (stack/plan.ts, and each target's plan and checks), without Pulumi or
+// The input of the offline CLI (cli/input.ts): reads a machines.txt or a Pulumi.<stack>.yaml and plans it with the very
+// functions `pulumi up` uses (stack/stack-plan.ts, and each target's plan and checks), without Pulumi or
 // credentials. Anything the deploy would refuse for the same input, this refuses with the same message.
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { HostPlan } from "../core/plan";
+import { HostPlan } from "../core/routes";
 import { Problem, Validated } from "../core/problems";
 import { PlannedRoute, RouteSpec } from "../core/types";
 import * as awsPlan from "../aws/plan";
 import * as gcpPlan from "../gcp/plan";
 import * as sshPlan from "../ssh/plan";
 import { CloudName, engineConfigMap, StackConfig } from "../stack/config";
-import { planStack } from "../stack/plan";
+import { planStack } from "../stack/stack-plan";
 import { specFromMachinesTxt } from "../stack/source";
 
 export interface LoadedInput {

@@ -2,7 +2,7 @@
 // from the workstation). Each part is self-contained: pasted whole into a root shell on its host, or sent
 // with `ssh root@IP sh -s < part`, it makes that host match (or, with --delete, removes what pod-routes
 // installed there), and says what it changed. The scripts are the ones `pulumi up` runs.
-import { HostPlan } from "../core/plan";
+import { HostPlan } from "../core/routes";
 import { RouteSpec } from "../core/types";
 import { renderApply, renderDelete } from "../ssh/host-program/render";
 import { hostsBlockLines } from "../ssh/plan";

@@ -1,7 +1,7 @@
 // The stack's plan, pure and shared by `pulumi up` (stack/deploy.ts) and the offline CLI: decode the
 // `pod-routes:` config, build the spec, run the target's own checks, and report every problem of every
 // layer together. Discovery (cloud lookups) is the deploy's alone; it adds to this, never replaces it.
-import { HostPlan } from "../core/plan";
+import { HostPlan } from "../core/routes";
 import { Problem, Validated } from "../core/problems";
 import { PlannedRoute, ValidSpec } from "../core/types";
 import * as awsPlan from "../aws/plan";

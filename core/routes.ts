@@ -1,4 +1,5 @@
-// The planner: pure functions from a validated spec to the routes that must exist.
+// The route planner (core/routes.ts), pure: which routes must exist for a validated spec: their stable names,
+// one per worker for a cloud, and every host's share of the mesh for the SSH path. Each target's plan builds on it.
 import { cidrSlug, parseCidr } from "./cidr";
 import { isWorker, Node, PlannedRoute, RouteSpec, Worker } from "./types";
 import { DEFAULTS } from "./defaults";
