@@ -3,8 +3,6 @@
 // network namespace). The host program goes over real SSH (ssh/transport/session.ts's runScript with the scripts of
 // ssh/host-program/render.ts); then the host is really powered off and booted, with its routes gone in between, as a
 // power cut loses them. Runs as root; without root or the tools it fails naming the fix (never skips).
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   BootLab,
@@ -25,6 +23,7 @@ import {
 import type { RunResult as LabRunResult } from "../../lab/lab";
 import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/host-program/render";
 import { runScript, RunResult } from "../../ssh/transport/session";
+import { buildOnce } from "../helpers/lab";
 
 // The cold cache builds the Debian root first (about half a minute); the resync test waits up to
 // the timer's interval plus systemd's accuracy (a minute by default).
@@ -51,38 +50,22 @@ const FILES = [
   "/etc/pod-routes",
 ];
 
-let tmp = "";
-let lab: BootLab | undefined;
-let setupError: Error | undefined;
-
-function theLab(): BootLab {
-  if (!lab) throw setupError ?? new Error("the booting lab was not built");
-  return lab;
-}
-
-beforeAll(() => {
-  try {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-boot-"));
+const theLab = buildOnce<BootLab>({
+  name: "boot",
+  what: "the booting lab",
+  build: (tmp) => {
     requireBootLab();
-    lab = bootLabUp(path.join(tmp, "lab"), [HOST]);
-  } catch (error) {
-    setupError = new Error(
-      `cannot build the booting lab: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-}, 600_000);
-
-afterAll(() => {
-  try {
+    return bootLabUp(path.join(tmp, "lab"), [HOST]);
+  },
+  teardown: (_tmp, lab) => {
     if (lab) {
       bootLabDown(lab);
       expect(bootNamespaces()).toEqual([]);
       expect(bootWorkstationLinkExists()).toBe(false);
     }
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+  timeout: 600_000,
+}).get;
 
 /** Runs a command in the host; its stdout, trimmed. */
 function on(cmd: string): string {

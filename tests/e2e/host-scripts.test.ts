@@ -5,19 +5,14 @@
 // Runs as root; without root, or when the lab cannot be built, every test fails with the reason.
 import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   hostExec,
   hostRoutes,
   hostRun,
   hostSnapshot,
-  Lab,
-  labDown,
   labHost,
-  labUp,
   podPing,
-  requireRoot,
   RunResult,
   sshArgs,
   sshRun,
@@ -40,6 +35,7 @@ import {
   UNIT_FILE,
   UNIT_LINK,
 } from "../../ssh/host-program/render";
+import { useLab } from "../helpers/lab";
 
 jest.setTimeout(300_000);
 
@@ -111,43 +107,21 @@ exit $rc
 
 // ------------------------------------------------------------------------------------------------ setup
 
-let tmp = "";
-let labDir = "";
-let built: Lab | undefined;
-let setupError: Error | undefined;
 const baseline: Partial<Record<Host, string>> = {};
 
-function lab(): Lab {
-  if (!built) throw setupError ?? new Error("the lab was not built");
-  return built;
-}
-
-beforeAll(() => {
-  try {
-    requireRoot();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-host-scripts-"));
-    labDir = path.join(tmp, "lab");
-    built = labUp(MACHINES_TXT, labDir);
+/** The lab, or the reason it could not be built, as the test's failure. */
+const lab = useLab("host-scripts", {
+  machines: MACHINES_TXT,
+  setup: (built) => {
     for (const host of HOSTS) {
       hostExec(built, host, ["ip", "-6", "addr", "add", `${IP6[host]}/64`, "dev", "eth0", "nodad"]);
     }
     hostExec(built, "node-0", ["ip", "route", "add", ...FOREIGN.split(" ")]);
     hostExec(built, "server", ["sh", "-c", `echo '${HAND_EDIT_BEFORE}' >> /etc/hosts`]);
     for (const host of HOSTS) baseline[host] = hostSnapshot(built, host);
-  } catch (error) {
-    setupError = new Error(
-      `cannot build the network lab: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-}, 600_000);
-
-afterAll(() => {
-  try {
-    if (labDir && process.getuid?.() === 0) labDown(labDir);
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+  timeout: 600_000,
+}).get;
 
 // ---------------------------------------------------------------------------------------------- helpers
 
@@ -226,7 +200,8 @@ function sshAsync(host: Host, script: string): Promise<RunResult> {
   });
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-function withIpWrapper<T>(host: Host, body: () => T): T {
+/** Mounts IP_WRAPPER as /usr/local/sbin/ip inside the host (on a tmpfs over /usr/local/sbin). */
+const mountIpWrapper = (host: Host) =>
   hostExec(
     lab(),
     host,
@@ -237,27 +212,23 @@ function withIpWrapper<T>(host: Host, body: () => T): T {
     ],
     { input: IP_WRAPPER },
   );
+/** Unmounts the wrapper, and forgets what /tmp/ipwrap.* asked of it. */
+const unmountIpWrapper = (host: Host) =>
+  hostExec(lab(), host, ["sh", "-c", "rm -f /tmp/ipwrap.*; umount /usr/local/sbin"]);
+function withIpWrapper<T>(host: Host, body: () => T): T {
+  mountIpWrapper(host);
   try {
     return body();
   } finally {
-    hostExec(lab(), host, ["sh", "-c", "rm -f /tmp/ipwrap.*; umount /usr/local/sbin"]);
+    unmountIpWrapper(host);
   }
 }
 async function withIpWrapperAsync<T>(host: Host, body: () => Promise<T>): Promise<T> {
-  hostExec(
-    lab(),
-    host,
-    [
-      "sh",
-      "-c",
-      "mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin && cat >/usr/local/sbin/ip && chmod 0755 /usr/local/sbin/ip",
-    ],
-    { input: IP_WRAPPER },
-  );
+  mountIpWrapper(host);
   try {
     return await body();
   } finally {
-    hostExec(lab(), host, ["sh", "-c", "rm -f /tmp/ipwrap.*; umount /usr/local/sbin"]);
+    unmountIpWrapper(host);
   }
 }
 
@@ -997,9 +968,55 @@ describe("issue 18", () => {
   /** `ip` fails for commands whose arguments start with `args`, printing `error`'s lines. */
   const deny = (host: Host, args: string, ...error: string[]) =>
     hostExec(lab(), host, ["sh", "-c", "cat >/tmp/ipwrap.deny"], { input: [args, ...error, ""].join("\n") });
+  /**
+   * Under the ip wrapper, with `ip <args…>` failing as `error` says (a dump of the kernel's tables that fails):
+   * a run of `routes` cannot run, naming `command` and its error, and changes nothing; a check cannot tell
+   * either, and fails rather than report a route as missing. Then `andThen`, still under the wrapper.
+   * The host's snapshot from before.
+   */
+  function withFailedDump(
+    host: Host,
+    routes: string[],
+    failure: { args: string; command: string; error: string[] },
+    andThen: () => void = () => {},
+  ): string {
+    const before = snapshot(host);
+    withIpWrapper(host, () => {
+      deny(host, failure.args, ...failure.error);
+      const r = apply(host, {}, routes);
+      expect(r.code).toBe(EXIT_CODES.cannotRun);
+      expect(r.stderr).toContain(`'${failure.command}' failed: ${failure.error.join(" ")}`);
+      expect(r.stderr).toContain("nothing was changed on this host.");
+      expect(r.stdout).toBe("");
+      expect(snapshot(host)).toBe(before);
+      expect(sshRun(lab(), host, renderCheck(input(host, {}, routes))).code).toBe(EXIT_CODES.cannotRun);
+      andThen();
+    });
+    return before;
+  }
   /** What another tool does on the host just before the run's first route batch. */
   const race = (host: Host, command: string) =>
     hostExec(lab(), host, ["sh", "-c", "cat >/tmp/ipwrap.race"], { input: `/usr/bin/ip ${command}\n` });
+  /**
+   * A run (`apply(host, extra, routes)`) while another tool runs `ip <command>` on the host just before the
+   * run's first route batch: it rolls back, its stderr naming each of `messages` and the routes restored.
+   */
+  function rolledBackByRace(
+    host: Host,
+    command: string,
+    messages: string[],
+    extra: Partial<HostScriptInput> = {},
+    routes?: string[],
+  ): ReturnType<typeof apply> {
+    return withIpWrapper(host, () => {
+      race(host, command);
+      const r = apply(host, extra, routes);
+      expect(r.code).toBe(EXIT_CODES.rolledBack);
+      for (const message of messages) expect(r.stderr).toContain(message);
+      expect(r.stderr).toContain(ROLLED_BACK);
+      return r;
+    });
+  }
   const ROLLED_BACK =
     "the routes pod-routes had before were restored and nothing else was changed on this host.";
 
@@ -1026,22 +1043,14 @@ describe("issue 18", () => {
       const before = snapshot("node-1");
       const dst = made.split(" ")[0]!;
       try {
-        withIpWrapper("node-1", () => {
-          race("node-1", `route add ${made}`);
-          const r = apply("node-1");
-          expect(r.code).toBe(EXIT_CODES.rolledBack);
-          expect(r.stderr).toContain(
-            `pod-routes: host node-1 already has a route ${shown} that pod-routes did not create; it conflicts with the desired 10.200.0.0/24 via 198.19.249.34.`,
-          );
-          expect(r.stderr).toContain(
-            dst === "10.200.0.0/24" && !made.includes("metric")
-              ? "pod-routes: host node-1: a route change failed (route add 10.200.0.0/24 via 198.19.249.34 proto 156: RTNETLINK answers: File exists); "
-              : `pod-routes: host node-1: a route change failed (routes changed while it ran: ${shown} is in the way of 10.200.0.0/24); `,
-          );
-          expect(r.stderr).toContain(ROLLED_BACK);
-          expect(r.stderr).not.toMatch(/awk|syntax error/);
-          expect(r.stdout).toBe("");
-        });
+        const r = rolledBackByRace("node-1", `route add ${made}`, [
+          `pod-routes: host node-1 already has a route ${shown} that pod-routes did not create; it conflicts with the desired 10.200.0.0/24 via 198.19.249.34.`,
+          dst === "10.200.0.0/24" && !made.includes("metric")
+            ? "pod-routes: host node-1: a route change failed (route add 10.200.0.0/24 via 198.19.249.34 proto 156: RTNETLINK answers: File exists); "
+            : `pod-routes: host node-1: a route change failed (routes changed while it ran: ${shown} is in the way of 10.200.0.0/24); `,
+        ]);
+        expect(r.stderr).not.toMatch(/awk|syntax error/);
+        expect(r.stdout).toBe("");
         expect(hostRoutes(lab(), "node-1", dst)).toEqual([shown.replace(" proto boot", "")]);
         expect(ours("node-1")).toEqual([]);
         expect(exists("node-1", STATE_FILE)).toBe(false);
@@ -1058,18 +1067,16 @@ describe("issue 18", () => {
     retire("node-0");
     expectOk(apply("node-0"));
     try {
-      withIpWrapper("node-0", () => {
-        race("node-0", "route replace 10.200.1.0/24 via 198.19.249.77 proto static");
-        const r = apply("node-0", {}, ["10.200.1.0/24 via 198.19.249.10"]);
-        expect(r.code).toBe(EXIT_CODES.rolledBack);
-        expect(r.stderr).toContain(
+      rolledBackByRace(
+        "node-0",
+        "route replace 10.200.1.0/24 via 198.19.249.77 proto static",
+        [
           "a route change failed (route del 10.200.1.0/24 via 198.19.249.136 proto 156: RTNETLINK answers: No such process)",
-        );
-        expect(r.stderr).toContain(
           "pod-routes: host node-0 already has a route 10.200.1.0/24 via 198.19.249.77 dev eth0 proto static that pod-routes did not create",
-        );
-        expect(r.stderr).toContain(ROLLED_BACK);
-      });
+        ],
+        {},
+        ["10.200.1.0/24 via 198.19.249.10"],
+      );
       expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
         "10.200.1.0/24 via 198.19.249.77 dev eth0 proto static",
       ]);
@@ -1091,15 +1098,14 @@ describe("issue 18", () => {
     sh("node-0", "ip route add 10.200.1.0/24 via 198.19.249.136");
     const handMade = snapshot("node-0");
     try {
-      withIpWrapper("node-0", () => {
-        race("node-0", "route replace 10.200.1.0/24 via 198.19.249.77 proto static");
-        const r = apply("node-0", { adopt: true });
-        expect(r.code).toBe(EXIT_CODES.rolledBack);
-        expect(r.stderr).toContain(
+      rolledBackByRace(
+        "node-0",
+        "route replace 10.200.1.0/24 via 198.19.249.77 proto static",
+        [
           "pod-routes: host node-0 already has a route 10.200.1.0/24 via 198.19.249.77 dev eth0 proto static that pod-routes did not create",
-        );
-        expect(r.stderr).toContain(ROLLED_BACK);
-      });
+        ],
+        { adopt: true },
+      );
       expect(hostRoutes(lab(), "node-0", "10.200.1.0/24")).toEqual([
         "10.200.1.0/24 via 198.19.249.77 dev eth0 proto static",
       ]);
@@ -1150,16 +1156,15 @@ describe("issue 18", () => {
     runbook();
     expect(snapshot("server")).toBe(handMade);
     try {
-      withIpWrapper("server", () => {
-        race("server", "rule add to 10.200.0.0/24 lookup 100 priority 1000");
-        const r = apply("server", { adopt: true });
-        expect(r.code).toBe(EXIT_CODES.rolledBack);
-        expect(r.stderr).toContain(
+      const r = rolledBackByRace(
+        "server",
+        "rule add to 10.200.0.0/24 lookup 100 priority 1000",
+        [
           "a route change failed (routes changed while it ran: 1000: from all to 10.200.0.0/24 lookup 100 is in the way of 10.200.0.0/24)",
-        );
-        expect(r.stderr).toContain(ROLLED_BACK);
-        expect(r.stdout).toBe("");
-      });
+        ],
+        { adopt: true },
+      );
+      expect(r.stdout).toBe("");
       expect(ours("server")).toEqual([]);
       expect(exists("server", STATE_FILE)).toBe(false);
     } finally {
@@ -1178,21 +1183,12 @@ describe("issue 18", () => {
     const routes = [...EXPECTED["node-0"], "fd00::a00:100/120 via fd00::136"];
     sh("node-0", "ip -6 route add fd00::a00:100/120 via fd00::10 proto static");
     try {
-      const before = snapshot("node-0");
-      withIpWrapper("node-0", () => {
-        deny("node-0", "-N -6 route", "RTNETLINK answers: Message too long", "Dump terminated");
-        const r = apply("node-0", {}, routes);
-        expect(r.code).toBe(EXIT_CODES.cannotRun);
-        expect(r.stderr).toContain(
-          "'ip -N -6 route show table main' failed: RTNETLINK answers: Message too long Dump terminated",
-        );
-        expect(r.stderr).toContain("nothing was changed on this host.");
-        expect(r.stdout).toBe("");
-        expect(snapshot("node-0")).toBe(before);
-        // A check cannot tell either: it fails rather than report the route as missing.
-        expect(sshRun(lab(), "node-0", renderCheck(input("node-0", {}, routes))).code).toBe(
-          EXIT_CODES.cannotRun,
-        );
+      const dump = {
+        args: "-N -6 route",
+        command: "ip -N -6 route show table main",
+        error: ["RTNETLINK answers: Message too long", "Dump terminated"],
+      };
+      withFailedDump("node-0", routes, dump, () => {
         // A kernel without IPv6 (every IPv6 request: "Address family not supported"): IPv4 routes still apply.
         deny("node-0", "-N -6", "RTNETLINK answers: Address family not supported by protocol");
         const v4 = expectOk(apply("node-0", {}, [...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"]));
@@ -1215,20 +1211,10 @@ describe("issue 18", () => {
     const routes = [...EXPECTED["node-0"], "10.200.7.0/24 via 198.19.249.136"];
     sh("node-0", "ip rule add to 10.200.7.0/24 lookup 100 priority 1000");
     try {
-      const before = snapshot("node-0");
-      withIpWrapper("node-0", () => {
-        deny("node-0", "-N -4 rule", "RTNETLINK answers: Operation not permitted", "Dump terminated");
-        const r = apply("node-0", {}, routes);
-        expect(r.code).toBe(EXIT_CODES.cannotRun);
-        expect(r.stderr).toContain(
-          "'ip -N -4 rule show' failed: RTNETLINK answers: Operation not permitted Dump terminated",
-        );
-        expect(r.stderr).toContain("nothing was changed on this host.");
-        expect(r.stdout).toBe("");
-        expect(snapshot("node-0")).toBe(before);
-        expect(sshRun(lab(), "node-0", renderCheck(input("node-0", {}, routes))).code).toBe(
-          EXIT_CODES.cannotRun,
-        );
+      const before = withFailedDump("node-0", routes, {
+        args: "-N -4 rule",
+        command: "ip -N -4 rule show",
+        error: ["RTNETLINK answers: Operation not permitted", "Dump terminated"],
       });
       // Once the rules can be read, the rule is refused as ever.
       const r = apply("node-0", {}, routes);

@@ -3,62 +3,26 @@
 // Runs as root; without root, or when the lab cannot be built, it fails with the reason (never skips).
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   hostExec,
   hostRun,
-  Lab,
   labDown,
   labHost,
   labNamespaces,
-  labUp,
   podPing,
   readLab,
-  requireRoot,
   sshdStart,
   sshdStop,
   sshRun,
 } from "../../lab/lab";
-import { MACHINES_TXT } from "../fixtures";
+import { useLab } from "../helpers/lab";
 
 jest.setTimeout(120_000);
 
 const HOSTS = ["server", "node-0", "node-1"];
-let tmp: string | undefined;
-let labDir = "";
-let lab: Lab | undefined;
-let setupError: Error | undefined;
-
-/** The lab, or the reason it could not be built, as this test's failure. */
-function theLab(): Lab {
-  if (!lab) throw setupError ?? new Error("the lab was not built");
-  return lab;
-}
-
-beforeAll(() => {
-  try {
-    requireRoot();
-    const machines = MACHINES_TXT;
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-labtest-"));
-    labDir = path.join(tmp, "lab");
-    lab = labUp(machines, labDir);
-  } catch (error) {
-    setupError = new Error(
-      `cannot build the network lab: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-});
-
-afterAll(() => {
-  // Teardown even when a test failed; labDown is safe to run twice.
-  try {
-    // Without root nothing was built (and down could not run).
-    if (labDir && process.getuid?.() === 0) labDown(labDir);
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+/** The lab, or the reason it could not be built, as this test's failure (torn down even when a test failed). */
+const theLab = useLab("labtest").get;
 
 describe("the network lab", () => {
   it("describes every machine of machines.txt in lab.json", () => {

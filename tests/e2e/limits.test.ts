@@ -8,7 +8,8 @@ import { renderApply, renderDelete, ROUTE_PROTO } from "../../ssh/host-program/r
 import { hostsBlockLines, MAX_ROUTES_PER_HOST } from "../../ssh/plan";
 import { checkSshStack } from "../../stack/stack-plan";
 import { defaultSshConfig } from "../../stack/config";
-import { hostExec, Lab, labDown, labUp, sshRun } from "../../lab/lab";
+import { hostExec, Lab, labUp, sshRun } from "../../lab/lab";
+import { removeLabScratch } from "../helpers/lab";
 
 jest.setTimeout(300_000);
 
@@ -38,13 +39,7 @@ beforeAll(() => {
   hostExec(lab, "gw", ["ip", "addr", "add", "10.240.255.254/16", "dev", "eth0"]);
 });
 
-afterAll(() => {
-  try {
-    if (dir) labDown(path.join(dir, "lab"));
-  } finally {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => removeLabScratch(dir));
 
 describe(`the SSH path at its limit (${MAX_ROUTES_PER_HOST} routes per host)`, () => {
   it("applies, re-runs without change, and deletes the maximum on a real host", () => {

@@ -3,28 +3,20 @@
 // that times out while another run holds the host's lock, a create whose client gave up while the host
 // went on, and a host recorded under an owner identity from before stack identities. Runs as root; without
 // root it fails with the reason (never skips).
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import {
-  hostExec,
-  hostRoutes,
-  hostRun,
-  hostSnapshot,
-  Lab,
-  labDown,
-  labHost,
-  labUp,
-  requireRoot,
-} from "../../lab/lab";
+import { hostExec, hostRoutes, hostRun, hostSnapshot, labHost } from "../../lab/lab";
 import { hostRoutesProvider, HostRoutesInputs, HostRoutesOutputs } from "../../ssh/resource/provider";
-import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO, STATE_DIR } from "../../ssh/host-program/render";
-import { MACHINES_TXT } from "../fixtures";
+import { OWNER_FILE, ROUTE_PROTO, STATE_DIR } from "../../ssh/host-program/render";
+import {
+  extraSshd as extraSshdOn,
+  holdLock as holdLockOn,
+  lockFree as lockFreeOn,
+  until,
+  useLab,
+} from "../helpers/lab";
 
 jest.setTimeout(180_000);
 
-const SSHD = "/usr/sbin/sshd";
 const HOSTS = ["server", "node-0", "node-1"] as const;
 type Host = (typeof HOSTS)[number];
 /** Each host's routes (the runbook's): destination → `<next hop> <node>`. */
@@ -34,38 +26,18 @@ const ROUTES: Record<Host, Record<string, string>> = {
   "node-1": { "10.200.0.0/24": "198.19.249.34 node-0" },
 };
 
-let tmp = "";
-let lab: Lab | undefined;
-let setupError: Error | undefined;
 let clientKey = "";
 const baseline: Record<string, string> = {};
 
-function theLab(): Lab {
-  if (!lab) throw setupError ?? new Error("the lab was not built");
-  return lab;
-}
-
-beforeAll(() => {
-  try {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-ssh-faults-"));
-    requireRoot();
-    lab = labUp(MACHINES_TXT, path.join(tmp, "lab"));
+const theLab = useLab("ssh-faults", {
+  setup: (lab) => {
     clientKey = fs.readFileSync(lab.clientKey, "utf8");
     for (const host of HOSTS) baseline[host] = hostSnapshot(lab, host);
-  } catch (error) {
-    setupError = new Error(
-      `cannot build the network lab: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-});
+  },
+}).get;
 
 afterAll(() => {
   delete process.env["POD_ROUTES_FORGET_UNREACHABLE"];
-  try {
-    if (lab) labDown(lab);
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
 });
 
 /** HostRoutes' inputs for a lab host, as ssh.PodRoutes would make them. */
@@ -107,57 +79,13 @@ async function rejection(p: Promise<unknown>): Promise<Error & Record<string, un
   throw new Error("expected a failure, but it succeeded");
 }
 
-async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Another run's lock on the host (flock, as the host program takes it), held for `seconds`. */
-async function holdLock(host: Host, seconds: number): Promise<void> {
-  hostExec(theLab(), host, [
-    "sh",
-    "-c",
-    `mkdir -p "$(dirname ${LOCK_FILE})" && setsid flock ${LOCK_FILE} sleep ${seconds} </dev/null >/dev/null 2>&1 &`,
-  ]);
-  await until(
-    "the lock is held",
-    () => hostRun(theLab(), host, ["flock", "-n", LOCK_FILE, "true"]).code !== 0,
-  );
-}
-const lockFree = (host: Host) => hostRun(theLab(), host, ["flock", "-n", LOCK_FILE, "true"]).code === 0;
+const holdLock = (host: Host, seconds: number) => holdLockOn(theLab(), host, seconds);
+const lockFree = (host: Host) => lockFreeOn(theLab(), host);
 
 /** A second sshd on node-1, like the lab's but on `port` and with extra config lines; stopped by the result. */
-function extraSshd(port: number, extra: string): () => void {
-  const l = theLab();
-  const h = labHost(l, "node-1");
-  const hdir = path.join(l.dir, "hosts", "node-1");
-  const conf = path.join(hdir, `sshd-${port}.conf`);
-  const log = path.join(hdir, `sshd-${port}.log`);
-  const pidFile = path.join(hdir, `sshd-${port}.pid`);
-  const base = fs
-    .readFileSync(path.join(hdir, "sshd_config"), "utf8")
-    .replace(`ListenAddress ${h.ip}:22`, `ListenAddress ${h.ip}:${port}`)
-    .replace(/^PidFile .*$/m, `PidFile "${pidFile}"`);
-  fs.writeFileSync(conf, `${base}${extra}\n`);
-  hostExec(l, "node-1", [SSHD, "-t", "-f", conf]);
-  hostExec(l, "node-1", [SSHD, "-f", conf, "-E", log]);
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, "utf8").trim() === "") {
-    if (Date.now() > deadline) throw new Error(`the extra sshd on port ${port} did not start`);
-    execFileSync("sleep", ["0.05"]);
-  }
-  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-  return () => {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  };
-}
+const extraSshd = (port: number, extra: string): (() => void) =>
+  extraSshdOn(theLab(), "node-1", port, extra).stop;
 
 describe("issue 18: the provider against busy and misbehaving lab hosts", () => {
   it("issue 18 item 5: a login whose forced command exits 0 without running the program fails the create, and changes nothing", async () => {

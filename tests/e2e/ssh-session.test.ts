@@ -7,21 +7,8 @@ import { execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
-import {
-  hostExec,
-  hostRun,
-  Lab,
-  labDown,
-  labHost,
-  LabHostKeys,
-  labUp,
-  PROJECT_ROOT,
-  requireRoot,
-  sshdStart,
-  sshdStop,
-} from "../../lab/lab";
+import { hostExec, hostRun, labHost, LabHostKeys, PROJECT_ROOT, sshdStart, sshdStop } from "../../lab/lab";
 import {
   parseHostKey,
   runScript,
@@ -30,29 +17,21 @@ import {
   SshError,
   SshTarget,
 } from "../../ssh/transport/session";
+import { extraSshd as extraSshdOn, useLab } from "../helpers/lab";
 
 jest.setTimeout(120_000);
 
 const MACHINES = path.join(PROJECT_ROOT, "examples", "machines.txt");
 const KEY_TYPES: (keyof LabHostKeys)[] = ["ed25519", "ecdsa", "rsa"];
-const SSHD = "/usr/sbin/sshd";
 
-let tmp = "";
-let lab: Lab | undefined;
-let setupError: Error | undefined;
 let clientKey = "";
 let sshLog = "";
 /** Every SshError message seen, to check at the end that none holds any of the private key. */
 const messages: string[] = [];
 
-function theLab(): Lab {
-  if (!lab) throw setupError ?? new Error("the lab was not built");
-  return lab;
-}
-
-beforeAll(() => {
-  try {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-ssh-session-"));
+const fixture = useLab("ssh-session", {
+  machines: MACHINES,
+  before: (tmp) => {
     sshLog = path.join(tmp, "ssh.log");
     // The tests' session log (lab/ssh-session-log.js), on this process's ssh2.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- test infrastructure in plain JS
@@ -61,23 +40,12 @@ beforeAll(() => {
       require("ssh2"),
       sshLog,
     );
-    requireRoot();
-    lab = labUp(MACHINES, path.join(tmp, "lab"));
+  },
+  setup: (lab) => {
     clientKey = fs.readFileSync(lab.clientKey, "utf8");
-  } catch (error) {
-    setupError = new Error(
-      `cannot build the network lab: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  },
 });
-
-afterAll(() => {
-  try {
-    if (lab) labDown(lab);
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+const theLab = fixture.get;
 
 /** root@<host of the lab> with the lab's client key and the host's pinned ed25519 key. */
 function target(host: string, overrides: Partial<SshTarget> = {}): SshTarget {
@@ -131,39 +99,8 @@ function count(text: string, needle: string): number {
  * A second sshd on node-1, like the lab's but on `port`, logging at DEBUG1 (which names the negotiated
  * host key algorithm) and with extra config lines. Stopped (and its files removed) by the returned function.
  */
-function extraSshd(port: number, extra: string): { log: () => string; stop: () => void } {
-  const l = theLab();
-  const h = labHost(l, "node-1");
-  const hdir = path.join(l.dir, "hosts", "node-1");
-  const conf = path.join(hdir, `sshd-${port}.conf`);
-  const log = path.join(hdir, `sshd-${port}.log`);
-  const pidFile = path.join(hdir, `sshd-${port}.pid`);
-  const base = fs
-    .readFileSync(path.join(hdir, "sshd_config"), "utf8")
-    .replace(`ListenAddress ${h.ip}:22`, `ListenAddress ${h.ip}:${port}`)
-    .replace(/^PidFile .*$/m, `PidFile "${pidFile}"`)
-    .replace(/^LogLevel .*$/m, "LogLevel DEBUG1");
-  fs.writeFileSync(conf, `${base}${extra}\n`);
-  hostExec(l, "node-1", [SSHD, "-t", "-f", conf]); // a config sshd refuses fails here, with its reason
-  hostExec(l, "node-1", [SSHD, "-f", conf, "-E", log]); // forks into the background
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, "utf8").trim() === "") {
-    if (Date.now() > deadline)
-      throw new Error(`the extra sshd on port ${port} did not start: ${fs.readFileSync(log, "utf8")}`);
-    execFileSync("sleep", ["0.05"]);
-  }
-  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-  return {
-    log: () => fs.readFileSync(log, "utf8"),
-    stop: () => {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
+const extraSshd = (port: number, extra: string) =>
+  extraSshdOn(theLab(), "node-1", port, extra, { debug: true });
 
 describe("runScript on the lab", () => {
   it.each(KEY_TYPES)("runs a script fed on stdin with a pinned %s host key", async (type) => {
@@ -258,7 +195,7 @@ describe("runScript on the lab", () => {
   });
 
   it("fails with kind auth when the server refuses the private key", async () => {
-    const file = path.join(tmp, "stranger");
+    const file = path.join(fixture.tmp, "stranger");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
     const stranger = fs.readFileSync(file, "utf8");
     const { error } = await failure(runScript(target("node-0", { privateKey: stranger }), "sh -s", "true\n"));
@@ -313,7 +250,7 @@ describe("runScript on the lab", () => {
         socket.resume(); // reads (so it sees the client go), answers nothing
         socket.on("close", () => open.delete(socket));
       });
-      const ip = lab?.workstationIp ?? "127.0.0.1";
+      const ip = fixture.built?.workstationIp ?? "127.0.0.1";
       await new Promise<void>((resolve) => silent?.listen(0, ip, resolve));
     });
     afterAll(async () => {

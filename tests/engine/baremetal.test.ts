@@ -10,15 +10,12 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   hostExec,
-  hostRun,
   hostRoutes,
+  hostRun,
   hostSnapshot,
   Lab,
-  labDown,
   labHost,
-  labUp,
   podPing,
-  requireRoot,
   sshdStart,
   sshdStop,
   sshRun,
@@ -38,15 +35,20 @@ import {
   TRANSCRIPTS,
   withTranscript,
 } from "../../lab/transcripts";
-import { LOCK_FILE, renderDelete, ROUTE_PROTO, STATE_FILE } from "../../ssh/host-program/render";
-import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
+import { LOCK_FILE, renderDelete, STATE_FILE } from "../../ssh/host-program/render";
+import {
+  EXPECTED_ROUTE_TABLE,
+  EXPECTED_ROUTES_BY_HOST as EXPECTED,
+  MACHINES_TXT,
+  PROJECT_ROOT,
+} from "../fixtures";
+import { createStackWithKey, engineLab, ourRoutes, removeLabScratch, snapshotHosts } from "../helpers/lab";
 
 jest.setTimeout(600_000);
 
 // The runbook's three machines, and a spare one for a node to move to.
 const SPARE = "198.19.249.200 spare.kubernetes.local spare";
 const RUNBOOK = fs.readFileSync(MACHINES_TXT, "utf8").trim().split("\n");
-const EXPECTED = Object.fromEntries(EXPECTED_ROUTES.map(([h, r]) => [h, [...r]])) as Record<string, string[]>;
 const HOSTS = ["server", "node-0", "node-1", "spare"];
 
 let lab: Lab;
@@ -55,7 +57,7 @@ let dir: string;
 let clone: string;
 let files = 0;
 const pinned: Record<string, string> = {};
-const baseline: Record<string, string> = {};
+let baseline: Record<string, string> = {};
 
 /** `pulumi <args>` in the clone (only once the lab is the one that is up: see beforeAll). */
 const pulumi = (args: readonly string[], options: CliOptions = {}): CliResult => cli.run(args, options);
@@ -68,8 +70,7 @@ function failing(args: readonly string[], options: CliOptions = {}): string {
 }
 
 /** The routes pod-routes owns on a host, as `ip route` prints them (without the device). */
-const ours = (host: string) =>
-  hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
+const ours = (host: string) => ourRoutes(lab, host);
 const allOurs = () => Object.fromEntries(HOSTS.map((h) => [h, ours(h)]));
 
 /** Pins a host's key as the README says: `pulumi config set --path 'pod-routes:ssh.hostKeys.<host>' …`. */
@@ -120,31 +121,17 @@ function stateOf(host: string): Record<string, unknown> | undefined {
 }
 
 beforeAll(() => {
-  requireRoot();
-  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
-  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-baremetal-"));
-  const machines = path.join(dir, "lab-machines.txt");
-  fs.writeFileSync(machines, `${[...RUNBOOK, SPARE].join("\n")}\n`);
-  lab = labUp(machines, path.join(dir, "lab"));
-  for (const host of HOSTS) baseline[host] = hostSnapshot(lab, host);
+  ({ dir, lab } = engineLab("baremetal", [...RUNBOOK, SPARE]));
+  baseline = snapshotHosts(lab);
   clone = cloneCheckout(path.join(dir, "clone"));
   cli = pulumiCli(clone, path.join(dir, "pulumi"), {}, { lab });
 });
 
-afterAll(() => {
-  try {
-    if (dir) labDown(path.join(dir, "lab"));
-  } finally {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => removeLabScratch(dir));
 
 describe("the bare-metal stack through the pulumi CLI, as the README runs it", () => {
   it("sets the stack up with the README's commands: the key as a secret, the host keys with --path", () => {
-    cli.run(["stack", "select", "--create", "baremetal"]);
-    cli.run(["config", "set", "--secret", "pod-routes:sshPrivateKey"], {
-      input: fs.readFileSync(lab.clientKey, "utf8"),
-    });
+    createStackWithKey(cli, lab, "baremetal", "pod-routes:sshPrivateKey");
     // The stack file names examples/machines.txt, the lab's machines: only the host keys are the user's.
     for (const line of RUNBOOK) {
       const [ip = "", , name = ""] = line.split(/\s+/);
@@ -175,20 +162,7 @@ describe("the bare-metal stack through the pulumi CLI, as the README runs it", (
     expect(allOurs()).toEqual({ ...EXPECTED, spare: [] });
     expect(podPing(lab, "node-0", labHost(lab, "node-1").podIp!)).toBe(true);
     expect(podPing(lab, "node-1", labHost(lab, "node-0").podIp!)).toBe(true);
-    expect(JSON.parse(cli.run(["stack", "output", "routes", "--json"]).stdout)).toEqual([
-      {
-        destination: "10.200.0.0/24",
-        nextHop: "198.19.249.34",
-        node: "node-0",
-        where: "every host but node-0",
-      },
-      {
-        destination: "10.200.1.0/24",
-        nextHop: "198.19.249.136",
-        node: "node-1",
-        where: "every host but node-1",
-      },
-    ]);
+    expect(JSON.parse(cli.run(["stack", "output", "routes", "--json"]).stdout)).toEqual(EXPECTED_ROUTE_TABLE);
     expect(JSON.parse(cli.run(["stack", "output", "hosts", "--json"]).stdout)).toEqual({
       server: 2,
       "node-0": 1,

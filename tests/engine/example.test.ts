@@ -5,31 +5,22 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { hostRoutes, hostSnapshot, Lab, labDown, labHost, labUp, podPing, requireRoot } from "../../lab/lab";
-import {
-  changeSummary,
-  CliOptions,
-  CliResult,
-  cloneCheckout,
-  PulumiCli,
-  pulumiCli,
-} from "../../lab/pulumi-cli";
-import { ROUTE_PROTO } from "../../ssh/host-program/render";
-import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
+import { hostSnapshot, Lab, labHost, podPing } from "../../lab/lab";
+import { changeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../../lab/pulumi-cli";
+import { EXPECTED_ROUTES_BY_HOST as EXPECTED, PROJECT_ROOT } from "../fixtures";
+import { createStackWithKey, engineLab, ourRoutes, removeLabScratch, snapshotHosts } from "../helpers/lab";
 
 jest.setTimeout(600_000);
 
-const EXPECTED = Object.fromEntries(EXPECTED_ROUTES.map(([h, r]) => [h, [...r]])) as Record<string, string[]>;
 let lab: Lab;
 let cli: PulumiCli;
 let dir: string;
 let project: string;
-const baseline: Record<string, string> = {};
+let baseline: Record<string, string> = {};
 
 /** `pulumi <args>` in the project (only once the lab is the one that is up: see beforeAll). */
-const pulumi = (args: readonly string[], options: CliOptions = {}): CliResult => cli.run(args, options);
-const ours = (host: string) =>
-  hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
+const pulumi: PulumiCli["run"] = (args, options = {}) => cli.run(args, options);
+const ours = (host: string) => ourRoutes(lab, host);
 
 function npm(args: string[], cwd: string): string {
   const run = spawnSync("npm", args, { cwd, encoding: "utf8", timeout: 300_000 });
@@ -39,11 +30,8 @@ function npm(args: string[], cwd: string): string {
 }
 
 beforeAll(() => {
-  requireRoot();
-  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
-  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-example-"));
-  lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
-  for (const h of lab.hosts) baseline[h.name] = hostSnapshot(lab, h.name);
+  ({ dir, lab } = engineLab("example"));
+  baseline = snapshotHosts(lab);
   // The package, as the README has users build it: `npm pack` in a clone.
   const clone = cloneCheckout(path.join(dir, "clone"));
   const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], clone)) as {
@@ -62,20 +50,11 @@ beforeAll(() => {
   cli = pulumiCli(project, path.join(dir, "pulumi"), {}, { lab });
 });
 
-afterAll(() => {
-  try {
-    if (dir) labDown(path.join(dir, "lab"));
-  } finally {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => removeLabScratch(dir));
 
 describe("examples/baremetal-kthw: your own program with the packed package, through pulumi", () => {
   it("is configured with pulumi config set --path, the key as a secret", () => {
-    cli.run(["stack", "select", "--create", "lab"]);
-    cli.run(["config", "set", "--secret", "sshPrivateKey"], {
-      input: fs.readFileSync(lab.clientKey, "utf8"),
-    });
+    createStackWithKey(cli, lab, "lab", "sshPrivateKey");
     const settings = lab.hosts.flatMap((h, i) => [
       ["--path", `machines[${i}].name`, h.name],
       ["--path", `machines[${i}].ip`, h.ip],

@@ -3,10 +3,9 @@
 // with a valid key and pinned hosts, so that HostRoutes could be created: the same program with good IPs
 // (the control) creates them.
 import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { hostSnapshot, Lab, labDown, labUp, requireRoot } from "../../lab/lab";
-import { MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
+import { hostSnapshot, Lab } from "../../lab/lab";
+import { engineLab, removeLabScratch } from "../helpers/lab";
 
 jest.setTimeout(300_000);
 
@@ -24,19 +23,10 @@ function runProgram(variant: "good" | "bad"): { message: string; types: string[]
 }
 
 beforeAll(() => {
-  requireRoot();
-  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
-  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-library-"));
-  lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
+  ({ dir, lab } = engineLab("library"));
 });
 
-afterAll(() => {
-  try {
-    if (dir) labDown(path.join(dir, "lab"));
-  } finally {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => removeLabScratch(dir));
 
 describe("ssh.PodRoutes with IPs that are Outputs", () => {
   it("creates a HostRoutes per host when the IPs are good (the control: creation is possible here)", () => {

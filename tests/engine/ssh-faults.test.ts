@@ -12,20 +12,17 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { createEngine, Engine } from "../../lab/engine";
-import {
-  hostExec,
-  hostRoutes,
-  hostRun,
-  hostSnapshot,
-  Lab,
-  labDown,
-  labHost,
-  labUp,
-  requireRoot,
-} from "../../lab/lab";
+import { hostExec, hostSnapshot, Lab, labDown, labHost, labUp, requireRoot } from "../../lab/lab";
 import { ssh } from "../../pod-routes";
-import { LOCK_FILE, OWNER_FILE, ROUTE_PROTO } from "../../ssh/host-program/render";
-import { MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
+import { OWNER_FILE } from "../../ssh/host-program/render";
+import { MACHINES_TXT } from "../fixtures";
+import {
+  engineScratch,
+  holdLock as holdLockOn,
+  lockFree as lockFreeOn,
+  ourRoutes,
+  until as waitUntil,
+} from "../helpers/lab";
 
 jest.setTimeout(900_000);
 
@@ -36,8 +33,7 @@ let dir = "";
 const engines: Engine[] = [];
 
 beforeAll(() => {
-  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
-  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-ssh-faults-"));
+  dir = engineScratch("ssh-faults");
 });
 
 afterAll(() => {
@@ -151,8 +147,7 @@ describe("issue 18 on the lab", () => {
     if (lab) labDown(lab);
   });
 
-  const ours = (host: Host) =>
-    hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
+  const ours = (host: Host) => ourRoutes(lab, host);
   const owner = (host: Host) => hostExec(lab, host, ["cat", OWNER_FILE]).trim();
   const clean = () => Object.fromEntries(HOSTS.map((h) => [h, hostSnapshot(lab, h) === baseline[h]]));
   const allClean = Object.fromEntries(HOSTS.map((h) => [h, true]));
@@ -174,24 +169,11 @@ describe("issue 18 on the lab", () => {
       ...extra,
     });
 
-  async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  /** Another pod-routes run's lock on the host (as the host program takes it), held for `seconds`. */
-  async function holdLock(host: Host, seconds: number): Promise<void> {
-    hostExec(lab, host, [
-      "sh",
-      "-c",
-      `mkdir -p "$(dirname ${LOCK_FILE})" && setsid flock ${LOCK_FILE} sleep ${seconds} </dev/null >/dev/null 2>&1 &`,
-    ]);
-    await until("the lock is held", () => hostRun(lab, host, ["flock", "-n", LOCK_FILE, "true"]).code !== 0);
-  }
-  const lockFree = (host: Host) => hostRun(lab, host, ["flock", "-n", LOCK_FILE, "true"]).code === 0;
+  // The engine's runs take longer here than the host program alone: wait up to a minute.
+  const until = (what: string, ok: () => boolean) => waitUntil(what, ok, 60_000, 200);
+  /** Another pod-routes run's lock on the host, held for `seconds`. */
+  const holdLock = (host: Host, seconds: number) => holdLockOn(lab, host, seconds, 60_000);
+  const lockFree = (host: Host) => lockFreeOn(lab, host);
 
   it("issue 18 item 2: a create that timed out while the host went on is kept; destroy cleans that host", async () => {
     const engine = await engineFor("timeout", "timeout", async () => {

@@ -12,37 +12,25 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import {
-  hostExec,
-  hostRoutes,
-  hostSnapshot,
-  Lab,
-  labDown,
-  labHost,
-  labUp,
-  podPing,
-  requireLabUp,
-  requireRoot,
-} from "../../lab/lab";
+import { hostExec, hostSnapshot, Lab, labHost, podPing, requireLabUp } from "../../lab/lab";
 import { changeSummary, cloneCheckout, PulumiCli, pulumiCli } from "../../lab/pulumi-cli";
 import { enginePath } from "../../lab/tools";
-import { ROUTE_PROTO, STATE_HEADER } from "../../ssh/host-program/render";
+import { STATE_HEADER } from "../../ssh/host-program/render";
 import { requireValidSpec } from "../../core/validate";
 import { parseMachinesTxt } from "../../core/machines";
-import { EXPECTED_ROUTES, MACHINES_TXT, PROJECT_ROOT } from "../fixtures";
+import { EXPECTED_ROUTES_BY_HOST as EXPECTED, MACHINES_TXT } from "../fixtures";
+import { createStackWithKey, engineLab, ourRoutes, removeLabScratch, snapshotHosts } from "../helpers/lab";
 import { renderHostScripts, viaPosixShell } from "./legacy/hostscript";
 
 jest.setTimeout(600_000);
 
-const EXPECTED = Object.fromEntries(EXPECTED_ROUTES.map(([h, r]) => [h, [...r]])) as Record<string, string[]>;
 let lab: Lab;
 let cli: PulumiCli;
 let dir: string;
 let clone: string;
 let deletesLog: string;
-const baseline: Record<string, string> = {};
-const ours = (host: string) =>
-  hostRoutes(lab, host, "proto", String(ROUTE_PROTO)).map((l) => l.replace(/ dev \S+\s*$/, ""));
+let baseline: Record<string, string> = {};
+const ours = (host: string) => ourRoutes(lab, host);
 
 /** A resource of the command provider's, as @pulumi/command 1.2 registered it. */
 class RemoteCommand extends pulumi.CustomResource {
@@ -115,11 +103,8 @@ const stateOf = (host: string) =>
     ?.outputs;
 
 beforeAll(async () => {
-  requireRoot();
-  fs.mkdirSync(path.join(PROJECT_ROOT, ".tmp"), { recursive: true });
-  dir = fs.mkdtempSync(path.join(PROJECT_ROOT, ".tmp", "engine-upgrade-"));
-  lab = labUp(MACHINES_TXT, path.join(dir, "lab"));
-  for (const h of lab.hosts) baseline[h.name] = hostSnapshot(lab, h.name);
+  ({ dir, lab } = engineLab("upgrade"));
+  baseline = snapshotHosts(lab);
   clone = cloneCheckout(path.join(dir, "clone"));
   deletesLog = path.join(dir, "old-deletes.log");
   fs.writeFileSync(deletesLog, "");
@@ -135,21 +120,12 @@ beforeAll(async () => {
   );
 });
 
-afterAll(() => {
-  try {
-    if (dir) labDown(path.join(dir, "lab"));
-  } finally {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => removeLabScratch(dir));
 
 describe("upgrading a stack deployed with remote.Command (pod-routes 0.1)", () => {
   it("starts from the old stack: one command per host, the runbook's routes", async () => {
     // The user's stack as the README sets it up; 0.1's program deploys it (inline: see the header).
-    cli.run(["stack", "select", "--create", "baremetal"]);
-    cli.run(["config", "set", "--secret", "pod-routes:sshPrivateKey"], {
-      input: fs.readFileSync(lab.clientKey, "utf8"),
-    });
+    createStackWithKey(cli, lab, "baremetal", "pod-routes:sshPrivateKey");
     for (const h of lab.hosts)
       cli.run(["config", "set", "--path", `pod-routes:ssh.hostKeys.${h.name}`, h.hostKey]);
     requireLabUp(lab, "deploying pod-routes 0.1");

@@ -1,4 +1,5 @@
 // Adopting the routes the runbooks made by hand: the first `pulumi up` imports them instead of failing.
+import { gcpRunbookRoute } from "../helpers/mocks";
 import { awsExplicit, created, ofType, runProgram, runProgramExpectingFailure } from "./harness";
 
 describe("pod-routes:adopt", () => {
@@ -12,14 +13,7 @@ describe("pod-routes:adopt", () => {
     // Every input, exactly: an import shows a diff for any the hand-made route does not have.
     expect(ofType(result, "gcp:compute/route:Route").map((r) => [r.inputs, r.options.importId])).toEqual(
       [0, 1, 2].map((i) => [
-        {
-          name: `kubernetes-route-10-200-${i}-0-24`,
-          network: "kubernetes-the-hard-way",
-          destRange: `10.200.${i}.0/24`,
-          nextHopIp: `10.240.0.2${i}`,
-          priority: 1000,
-          project: "kubernetes-the-hard-way",
-        },
+        gcpRunbookRoute(i),
         `projects/kubernetes-the-hard-way/global/routes/kubernetes-route-10-200-${i}-0-24`,
       ]),
     );

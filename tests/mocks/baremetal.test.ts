@@ -1,11 +1,14 @@
 // The bare-metal stack under Pulumi's mocks: one HostRoutes per host, with the host's routes as structured
 // inputs (never a script), its connection, its pinned key, and the private key as a secret.
 import * as pulumi from "@pulumi/pulumi";
+import { EXPECTED_ROUTE_TABLE } from "../fixtures";
 import { created, ofType, runProgram, runProgramExpectingFailure, USER_VALUES } from "./harness";
 
 const HOST_ROUTES = "pulumi-nodejs:dynamic/pod-routes:HostRoutes";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key\n-----END OPENSSH PRIVATE KEY-----";
 const withKey = { "pod-routes:sshPrivateKey": KEY };
+/** The stack with the key set as `pulumi config set --secret` sets it. */
+const withSecretKey = { stack: "baremetal", overrides: withKey, secretKeys: ["pod-routes:sshPrivateKey"] };
 
 /** The SSH settings a user puts in place of the stack file's EXAMPLE host keys. */
 const stackConfigSsh = () =>
@@ -16,11 +19,7 @@ const stackConfigSsh = () =>
 
 describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
   it("registers one HostRoutes per host with its routes as data, its connection and its pinned key", async () => {
-    const result = await runProgram({
-      stack: "baremetal",
-      overrides: withKey,
-      secretKeys: ["pod-routes:sshPrivateKey"],
-    });
+    const result = await runProgram(withSecretKey);
     const hosts = ofType(result, HOST_ROUTES);
     expect(hosts.map((h) => [h.name, h.options.parent])).toEqual(
       ["server", "node-0", "node-1"].map((n) => [`pod-routes-${n}`, "pod-routes:ssh:PodRoutes::pod-routes"]),
@@ -58,20 +57,7 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
       expect(host.options.additionalSecretOutputs).toEqual(["privateKey"]);
     }
     // The route table once (not the mesh), and each host's count.
-    expect(result.outputs["routes"]).toEqual([
-      {
-        destination: "10.200.0.0/24",
-        nextHop: "198.19.249.34",
-        node: "node-0",
-        where: "every host but node-0",
-      },
-      {
-        destination: "10.200.1.0/24",
-        nextHop: "198.19.249.136",
-        node: "node-1",
-        where: "every host but node-1",
-      },
-    ]);
+    expect(result.outputs["routes"]).toEqual(EXPECTED_ROUTE_TABLE);
     expect(result.outputs["hosts"]).toEqual({ server: 2, "node-0": 1, "node-1": 1 });
   });
 
@@ -130,11 +116,7 @@ describe("bare-metal stack (Pulumi.baremetal.yaml)", () => {
   });
 
   it("keeps the private key secret: it reaches the engine as a secret, and nowhere else", async () => {
-    const result = await runProgram({
-      stack: "baremetal",
-      overrides: withKey,
-      secretKeys: ["pod-routes:sshPrivateKey"],
-    });
+    const result = await runProgram(withSecretKey);
     const hosts = ofType(result, HOST_ROUTES);
     expect(hosts).toHaveLength(3);
     for (const host of hosts) {

@@ -10,6 +10,14 @@ const later = (value: string): pulumi.Output<string> =>
   pulumi.output(new Promise<string>((resolve) => setTimeout(() => resolve(value), 5)));
 const workers = (ip: (i: number) => pulumi.Input<string>) =>
   [0, 1, 2].map((i) => ({ name: `worker-${i}`, podCidr: `10.200.${i}.0/24`, ip: ip(i) }));
+/** The route gcp.PodRoutes makes on network "net" to worker-i's pod CIDR when given only the network and nodes. */
+const defaultGcpRoute = (i: number) => ({
+  name: `kubernetes-route-10-200-${i}-0-24`,
+  network: "net",
+  destRange: `10.200.${i}.0/24`,
+  nextHopIp: `10.240.0.2${i}`,
+  priority: 1000,
+});
 
 describe("plain values are checked at once, every problem together", () => {
   it.each<[string, () => unknown, string[]]>([
@@ -106,13 +114,7 @@ describe("IPs that arrive as Outputs", () => {
       }),
     });
     expect(ofType(result, "gcp:compute/route:Route").map((r) => r.inputs)).toEqual(
-      [0, 1, 2].map((i) => ({
-        name: `kubernetes-route-10-200-${i}-0-24`,
-        network: "net",
-        destRange: `10.200.${i}.0/24`,
-        nextHopIp: `10.240.0.2${i}`,
-        priority: 1000,
-      })),
+      [0, 1, 2].map(defaultGcpRoute),
     );
     expect((result.outputs["routes"] as { where: string }[]).map((r) => r.where)).toEqual([
       "net",
@@ -163,13 +165,7 @@ describe("every input the components give each route", () => {
       },
     });
     expect(ofType(result, "gcp:compute/route:Route").map((r) => r.inputs)).toEqual(
-      [0, 1, 2].map((i) => ({
-        name: `kubernetes-route-10-200-${i}-0-24`,
-        network: "net",
-        destRange: `10.200.${i}.0/24`,
-        nextHopIp: `10.240.0.2${i}`,
-        priority: 1000,
-      })),
+      [0, 1, 2].map(defaultGcpRoute),
     );
   });
 

@@ -1,3 +1,4 @@
+import { gcpRunbookRoute } from "../helpers/mocks";
 import { ofType, runProgram, runProgramExpectingFailure, created, RunResult } from "./harness";
 
 const ROUTE = "gcp:compute/route:Route";
@@ -5,21 +6,10 @@ const ROUTE = "gcp:compute/route:Route";
 /** Every input of every route, exactly: a key the component misspells (so the SDK drops it) fails. */
 const routeInputs = (result: RunResult) => ofType(result, ROUTE).map((r) => r.inputs);
 
-/** The runbook's route to worker-i's pod CIDR, as `gcloud compute routes create` makes it. */
-const runbookRoute = (i: number, extra: Record<string, unknown> = {}) => ({
-  name: `kubernetes-route-10-200-${i}-0-24`,
-  network: "kubernetes-the-hard-way",
-  destRange: `10.200.${i}.0/24`,
-  nextHopIp: `10.240.0.2${i}`,
-  priority: 1000,
-  project: "kubernetes-the-hard-way",
-  ...extra,
-});
-
 describe("GCP stack (Pulumi.gcp.yaml)", () => {
   it("creates the runbook's three routes on kubernetes-the-hard-way", async () => {
     const result = await runProgram({ stack: "gcp" });
-    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => runbookRoute(i)));
+    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => gcpRunbookRoute(i)));
     expect(result.outputs["routes"]).toEqual([
       {
         destination: "10.200.0.0/24",
@@ -58,7 +48,7 @@ describe("every input of each GCP route", () => {
     });
     expect(routeInputs(result)).toEqual(
       [0, 1, 2].map((i) =>
-        runbookRoute(i, {
+        gcpRunbookRoute(i, {
           project: "pod-routes-prod",
           network: "kthw-vpc",
           priority: 900,
@@ -72,7 +62,7 @@ describe("every input of each GCP route", () => {
     const result = await runProgram({ stack: "gcp", overrides: { "gcp:project": undefined } });
     expect(routeInputs(result)).toEqual(
       [0, 1, 2].map((i) => {
-        const { project: _project, ...inputs } = runbookRoute(i);
+        const { project: _project, ...inputs } = gcpRunbookRoute(i);
         return inputs;
       }),
     );
@@ -134,7 +124,7 @@ describe("GCP discovery (instances by name, pod CIDR from metadata)", () => {
       ["worker-1", "us-west1-c"],
       ["worker-2", "us-west1-c"],
     ]);
-    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => runbookRoute(i)));
+    expect(routeInputs(result)).toEqual([0, 1, 2].map((i) => gcpRunbookRoute(i)));
   });
 
   it("fails before creating anything when instances cannot forward or lack metadata, naming every one", async () => {

@@ -1,30 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { linodeInstance, TEST_KEY } from "../helpers/mocks";
 import { InvokeHandler, ofType, runProgram, runProgramExpectingFailure } from "./harness";
 
 const HOST_ROUTES = "pulumi-nodejs:dynamic/pod-routes:HostRoutes";
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----";
-const base = { "pod-routes:sshPrivateKey": KEY };
+const base = { "pod-routes:sshPrivateKey": TEST_KEY };
 
 // The Linode runbook: controller-0..2 and worker-0..2, each with a public IPv4, a private 192.168 address,
 // and (as this stack expects) a VLAN interface 10.240.0.1x / 10.240.0.2x.
-const instance = (label: string, n: number, vlan: boolean) => ({
-  id: 1000 + n,
-  label,
-  ipAddress: `203.0.113.${n}`,
-  ipv4s: [`203.0.113.${n}`, `192.168.140.${n}`],
-  privateIpAddress: `192.168.140.${n}`,
-  status: "running",
-  configs: [
-    {
-      interfaces: [
-        { purpose: "public", ipv4: { vpc: "", nat11: "" } },
-        ...(vlan
-          ? [{ purpose: "vlan", label: "k8s", ipamAddress: `10.240.0.${n}/24`, ipv4: { vpc: "", nat11: "" } }]
-          : []),
-      ],
-    },
-  ],
-});
 const LABELS: Record<string, number> = {
   "controller-0": 10,
   "controller-1": 11,
@@ -40,7 +22,8 @@ const lookups = (vlan = true, missing: string[] = []): Record<string, InvokeHand
     if (filter.name !== "label" || filter.matchBy !== "exact")
       throw new Error("expected an exact label filter");
     return {
-      instances: missing.includes(label) || !(label in LABELS) ? [] : [instance(label, LABELS[label]!, vlan)],
+      instances:
+        missing.includes(label) || !(label in LABELS) ? [] : [linodeInstance(label, LABELS[label]!, vlan)],
     };
   },
 });

@@ -4,6 +4,7 @@
 //   node -r ts-node/register/transpile-only tests/mocks/stack-sdk-program.ts <gcp|aws|linode|baremetal>
 // Nothing here may import a cloud SDK itself: the harness imports only @pulumi/pulumi.
 import * as path from "path";
+import { linodeInstance, TEST_KEY } from "../helpers/mocks";
 import { InvokeHandler, ProgramFailure, runProgram, RunOptions } from "./harness";
 
 export const CLOUD_SDKS = ["@pulumi/gcp", "@pulumi/aws", "@pulumi/linode"] as const;
@@ -17,9 +18,8 @@ export interface SdkReport {
   readonly error?: string;
 }
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----";
 const withKey: Pick<RunOptions, "overrides" | "secretKeys"> = {
-  overrides: { "pod-routes:sshPrivateKey": KEY },
+  overrides: { "pod-routes:sshPrivateKey": TEST_KEY },
   secretKeys: ["pod-routes:sshPrivateKey"],
 };
 const worker = (filters: unknown) =>
@@ -56,27 +56,7 @@ const STACKS: Record<string, Omit<RunOptions, "stack">> = {
       "linode:index/getInstances:getInstances": (args) => {
         const label = String((args["filters"] as { values: string[] }[])[0]?.values[0]);
         const n = (label.startsWith("worker") ? 20 : 10) + Number(label.slice(-1));
-        const ipv4 = { vpc: "", nat11: "" };
-        return {
-          instances: [
-            {
-              id: 1000 + n,
-              label,
-              ipAddress: `203.0.113.${n}`,
-              ipv4s: [`203.0.113.${n}`, `192.168.140.${n}`],
-              privateIpAddress: `192.168.140.${n}`,
-              status: "running",
-              configs: [
-                {
-                  interfaces: [
-                    { purpose: "public", ipv4 },
-                    { purpose: "vlan", label: "k8s", ipamAddress: `10.240.0.${n}/24`, ipv4 },
-                  ],
-                },
-              ],
-            },
-          ],
-        };
+        return { instances: [linodeInstance(label, n)] };
       },
     },
   },

@@ -65,24 +65,18 @@ describe("the packed package", () => {
       routes: { destination: string; nextHop: string; node: string; where: string }[][];
       registered: { type: string; name: string; inputs: Record<string, unknown> }[];
     };
+    /** worker-0 and worker-1's routes, their nodes at 10.240.0.<first> and the next address, in `where`. */
+    const workerRoutes = (first: number, where: string) =>
+      [0, 1].map((i) => ({
+        destination: `10.200.${i}.0/24`,
+        nextHop: `10.240.0.${first + i}`,
+        node: `worker-${i}`,
+        where,
+      }));
     const [teamA, teamB, cluster] = routes;
-    expect(teamA).toEqual(
-      [0, 1].map((i) => ({
-        destination: `10.200.${i}.0/24`,
-        nextHop: `10.240.0.${40 + i}`,
-        node: `worker-${i}`,
-        where: "net-a",
-      })),
-    );
+    expect(teamA).toEqual(workerRoutes(40, "net-a"));
     expect(teamB?.map((r) => r.where)).toEqual(["net-b", "net-b"]);
-    expect(cluster).toEqual(
-      [0, 1].map((i) => ({
-        destination: `10.200.${i}.0/24`,
-        nextHop: `10.240.0.${50 + i}`,
-        node: `worker-${i}`,
-        where: "rtb-0a1b2c3d4e5f60718",
-      })),
-    );
+    expect(cluster).toEqual(workerRoutes(50, "rtb-0a1b2c3d4e5f60718"));
     // Two components, two sets of routes, no name clash: each named from its component and prefix.
     expect(
       registered

@@ -20,6 +20,8 @@ const tmp = (name: string, text: string) => {
   fs.writeFileSync(file, text);
   return file;
 };
+/** A stack file `name` whose config is `lines` (YAML, indented under `config:`). */
+const stackYaml = (name: string, lines: string[]) => tmp(name, ["config:", ...lines, ""].join("\n"));
 /** Pulumi.gcp.yaml as a user has it after `pulumi config set gcp:project kubernetes-the-hard-way`. */
 const GCP = () =>
   tmp(
@@ -199,17 +201,12 @@ describe("npm run routes -- import-file", () => {
   });
 
   it("prints AWS ids when the route table id is known", () => {
-    const file = tmp(
-      "Pulumi.aws-explicit.yaml",
-      [
-        "config:",
-        "  pod-routes:cloud: aws",
-        "  pod-routes:aws: { routeTableId: rtb-0a1b2c3d4e5f60718 }",
-        "  pod-routes:nodes:",
-        "    - { name: worker-0, ip: 10.240.0.20, podCidr: 10.200.0.0/24 }",
-        "",
-      ].join("\n"),
-    );
+    const file = stackYaml("Pulumi.aws-explicit.yaml", [
+      "  pod-routes:cloud: aws",
+      "  pod-routes:aws: { routeTableId: rtb-0a1b2c3d4e5f60718 }",
+      "  pod-routes:nodes:",
+      "    - { name: worker-0, ip: 10.240.0.20, podCidr: 10.200.0.0/24 }",
+    ]);
     const { code, out } = cli("import-file", file);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({
@@ -310,22 +307,17 @@ describe("one plan for the CLI and the deploy", () => {
 
 describe("a stack file with one example host key left", () => {
   it("names that key, and does not call the keys that are set missing", () => {
-    const file = tmp(
-      "Pulumi.baremetal.yaml",
-      [
-        "config:",
-        "  pod-routes:cloud: baremetal",
-        "  pod-routes:sshPrivateKey: { secure: v1:abc }",
-        "  pod-routes:nodes:",
-        "    - { name: node-0, ip: 198.19.249.34, podCidr: 10.200.0.0/24 }",
-        "    - { name: node-1, ip: 198.19.249.136, podCidr: 10.200.1.0/24 }",
-        "  pod-routes:ssh:",
-        "    hostKeys:",
-        "      node-0: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7yQ0u4w3x1lYh9Gm6c2dY1f2p8qD4bN0sX5rT9kLmA",
-        "      node-1: ssh-ed25519 EXAMPLE-replace-with-the-key-ssh-keyscan-prints",
-        "",
-      ].join("\n"),
-    );
+    const file = stackYaml("Pulumi.baremetal.yaml", [
+      "  pod-routes:cloud: baremetal",
+      "  pod-routes:sshPrivateKey: { secure: v1:abc }",
+      "  pod-routes:nodes:",
+      "    - { name: node-0, ip: 198.19.249.34, podCidr: 10.200.0.0/24 }",
+      "    - { name: node-1, ip: 198.19.249.136, podCidr: 10.200.1.0/24 }",
+      "  pod-routes:ssh:",
+      "    hostKeys:",
+      "      node-0: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7yQ0u4w3x1lYh9Gm6c2dY1f2p8qD4bN0sX5rT9kLmA",
+      "      node-1: ssh-ed25519 EXAMPLE-replace-with-the-key-ssh-keyscan-prints",
+    ]);
     const { code, err } = cli("plan", file);
     expect(code).toBe(1);
     expect(err).toContain("pod-routes found 1 problem");

@@ -7,7 +7,17 @@ import {
   overlaps,
   parseCidr,
   parseIp,
+  Parsed,
 } from "../../../core/cidr";
+
+/** A parse that failed with `error`, suggesting `suggestion` (or nothing). */
+function expectRejected(parsed: Parsed<unknown>, error: string, suggestion: string | undefined): void {
+  expect(parsed.ok).toBe(false);
+  if (!parsed.ok) {
+    expect(parsed.error).toBe(error);
+    expect(parsed.suggestion).toBe(suggestion);
+  }
+}
 
 describe("parseIp", () => {
   it.each([
@@ -31,14 +41,7 @@ describe("parseIp", () => {
     ["fe80::1%eth0", "is not an IPv4 or IPv6 address", undefined],
     ["10.0.0.1;reboot", "is not an IPv4 or IPv6 address", undefined],
     ["", "is empty", undefined],
-  ])("rejects %j: %s", (input, error, suggestion) => {
-    const parsed = parseIp(input);
-    expect(parsed.ok).toBe(false);
-    if (!parsed.ok) {
-      expect(parsed.error).toBe(error);
-      expect(parsed.suggestion).toBe(suggestion);
-    }
-  });
+  ])("rejects %j: %s", (input, error, suggestion) => expectRejected(parseIp(input), error, suggestion));
 });
 
 describe("parseCidr", () => {
@@ -63,14 +66,7 @@ describe("parseCidr", () => {
     ["fd00::1/64", "has host bits set (it is not the network address)", "fd00::/64"],
     ["FD00::/64", "address is not in canonical form", "fd00::/64"],
     ["fd00::/129", "prefix length must be a number from 0 to 128", undefined],
-  ])("rejects %j: %s", (input, error, suggestion) => {
-    const parsed = parseCidr(input);
-    expect(parsed.ok).toBe(false);
-    if (!parsed.ok) {
-      expect(parsed.error).toBe(error);
-      expect(parsed.suggestion).toBe(suggestion);
-    }
-  });
+  ])("rejects %j: %s", (input, error, suggestion) => expectRejected(parseCidr(input), error, suggestion));
 });
 
 describe("cidrSlug", () => {

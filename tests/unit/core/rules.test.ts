@@ -5,9 +5,19 @@ import { validateSpec } from "../../../core/validate";
 import { isResyncInterval, isRfc1123Name } from "../../../core/rules";
 import { parseStackConfig } from "../../../stack/config";
 import { checkArgs } from "../../../ssh/component";
-import { safe } from "../../../ssh/host-program/render";
+import { safe, SafeKind } from "../../../ssh/host-program/render";
 
 const nodes = [{ name: "worker-0", ip: "10.240.0.20", podCidr: "10.200.0.0/24" }];
+
+/** Whether the renderer takes `value` as a `what` (its `safe` throws on what it refuses). */
+function rendererTakes(what: SafeKind, value: string): boolean {
+  try {
+    safe(what, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether each layer takes `name` as a node (or instance) name. */
 function nameVerdicts(name: string) {
@@ -16,12 +26,7 @@ function nameVerdicts(name: string) {
     parseStackConfig({ cloud: "linode", linode: { workers: [name] } }).problems.filter((p) =>
       p.where.startsWith("pod-routes:linode.workers"),
     ).length === 0;
-  let renderer = true;
-  try {
-    safe("name", name);
-  } catch {
-    renderer = false;
-  }
+  const renderer = rendererTakes("name", name);
   return { rule: isRfc1123Name(name), spec, config, renderer };
 }
 
@@ -31,12 +36,7 @@ function intervalVerdicts(interval: string) {
   const component =
     checkArgs("pr", { nodes, privateKey: "k", insecureIgnoreHostKeys: true, resyncInterval: interval })
       .length === 0;
-  let renderer = true;
-  try {
-    safe("interval", interval);
-  } catch {
-    renderer = false;
-  }
+  const renderer = rendererTakes("interval", interval);
   return { rule: isResyncInterval(interval), config, component, renderer };
 }
 

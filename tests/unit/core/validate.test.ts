@@ -4,6 +4,7 @@ import { compareCidrText, planCloudRoutes, planHostRoutes } from "../../../core/
 import { NodeInput, SpecInput } from "../../../core/types";
 import { formatProblems, PodRoutesError } from "../../../core/problems";
 import { requireValidSpec, validateSpec } from "../../../core/validate";
+import { MACHINES_TXT_LINES } from "../../fixtures";
 
 // The Kubernetes The Hard Way workers (GCP/AWS variant).
 const worker = (i: number): NodeInput => ({
@@ -332,11 +333,7 @@ describe("IPv6", () => {
 });
 
 describe("machines.txt", () => {
-  const fixture = [
-    "198.19.249.10 server.kubernetes.local server",
-    "198.19.249.34 node-0.kubernetes.local node-0 10.200.0.0/24",
-    "198.19.249.136 node-1.kubernetes.local node-1 10.200.1.0/24",
-  ].join("\n");
+  const fixture = MACHINES_TXT_LINES.join("\n");
 
   it("reads the runbook's inventory: the server is a controller, nodes are workers", () => {
     const parsed = parseMachinesTxt(`${fixture}\n\n# comment\n`);

@@ -66,6 +66,12 @@ interface Run {
 }
 
 /** Runs `body` after the host program's parts, with WORK ready (verdicts.awk in it) and `files` in it. */
+/** A run that succeeded (status 0, nothing on stderr): its stdout's lines. */
+function okLines(r: Run): string[] {
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+  return r.stdout.split("\n");
+}
+
 function run(shell: string[], body: string, answers: Answers = {}, files: Record<string, string> = {}): Run {
   const dir = path.join(tmp, String(++runs));
   const bin = path.join(dir, "bin");
@@ -241,8 +247,7 @@ describe.each(SHELLS)("the host program under %s", (_name, shell) => {
       {},
       { verdicts: VERDICTS },
     );
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(r.stdout.split("\n")).toEqual([
+    expect(okLines(r)).toEqual([
       "route add 10.200.1.0/24 via 198.19.249.136 proto 156",
       "route del 10.200.2.0/24 via 198.19.249.99 proto 156",
       "route add 10.200.2.0/24 via 198.19.249.22 proto 156",
@@ -280,8 +285,7 @@ describe.each(SHELLS)("the host program under %s", (_name, shell) => {
       {},
       { verdicts },
     );
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(r.stdout.split("\n")).toEqual([
+    expect(okLines(r)).toEqual([
       "route del 10.200.0.0/24 via 198.19.249.34 proto 3",
       "route add 10.200.0.0/24 via 198.19.249.34 proto 156",
       "route del 10.200.1.0/24 via 198.19.249.136 proto 3",
@@ -341,8 +345,7 @@ describe.each(SHELLS)("the host program under %s", (_name, shell) => {
       },
       { verdicts: VERDICTS },
     );
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(r.stdout.split("\n")).toEqual([
+    expect(okLines(r)).toEqual([
       "failed after 2: route add 10.200.2.0/24 via 198.19.249.22 proto 156: RTNETLINK answers: File exists",
       "not restored:",
       "10.200.1.0/24 via 198.19.249.136 proto 156 is still there (ip route del 10.200.1.0/24 via 198.19.249.136 proto 156 removes it)",
@@ -371,8 +374,7 @@ describe.each(SHELLS)("the host program under %s", (_name, shell) => {
       'verdict "$gone 1 (apply on h by x)"',
     ].join("\n");
     const r = run(shell, body);
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(r.stdout.split("\n")).toEqual(["live", "stale", "stale", "stale", "live", "stale", ""]);
+    expect(okLines(r)).toEqual(["live", "stale", "stale", "stale", "live", "stale", ""]);
   });
 
   it("issue 18 item 9: a check whose owner record cannot be read fails, rather than report the host as nobody's", () => {
