@@ -104,6 +104,7 @@ async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise
   const gcpConfig = config.gcp ?? defaultGcpConfig();
   const [gcp, { lookupInstance, nodesFromInstances }] = load.gcp();
   let spec = planned.spec;
+  let routes = plannedRoutes(planned);
   if (gcpConfig.discovery) {
     const { zone, instances } = gcpConfig.discovery;
     const facts = await Promise.all(instances.map((name) => lookupInstance(name, zone, gcpConfig.project)));
@@ -111,13 +112,14 @@ async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise
     const result = specFromNodes(config, found.nodes, "pod-routes:gcp.discovery.instances", found.problems);
     if (result.ok) {
       spec = result.value;
-      const planned = gcp.plan(spec, {
+      const found = gcp.plan(spec, {
         network: gcpConfig.network,
         routeQuota: gcpConfig.routeQuota,
         setting: setting("gcp."),
         ...(config.routeNamePrefix !== undefined ? { routeNamePrefix: config.routeNamePrefix } : {}),
       });
-      if (!planned.ok) problems.push(...planned.problems);
+      if (found.ok) routes = found.value;
+      else problems.push(...found.problems);
     } else problems.push(...result.problems);
   }
   const project = gcpConfig.project ?? new pulumi.Config("gcp").get("project");
@@ -134,8 +136,7 @@ async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise
     routeQuota: gcpConfig.routeQuota,
     ...(project !== undefined ? { project } : {}),
     ...(gcpConfig.description !== undefined ? { description: gcpConfig.description } : {}),
-    ...commonArgs(spec, config),
-    ...(planned.ok && planned.value.routes && spec === planned.spec ? { plan: planned.value.routes } : {}),
+    ...commonArgs(spec, config, routes),
   });
   return { cloud: "gcp", routes: component.routes };
 }
@@ -150,9 +151,8 @@ async function deployAws(planned: StackPlanResult, problems: Problem[]): Promise
     routeTableId: table.id,
     routeLimit: awsConfig.routeLimit,
     existingDestinations: table.destinations,
-    ...commonArgs(spec, config),
+    ...commonArgs(spec, config, spec === planned.spec ? plannedRoutes(planned) : undefined),
     networkInterfaceIds: Object.fromEntries(interfaceOf),
-    ...(planned.ok && planned.value.routes && spec === planned.spec ? { plan: planned.value.routes } : {}),
   });
   return { cloud: "aws", routes: component.routes };
 }
@@ -206,7 +206,7 @@ function deploySsh(
     connectTimeoutSeconds: sshConfig.connectTimeoutSeconds,
     commandTimeoutSeconds: sshConfig.commandTimeoutSeconds,
     ...(sshConfig.resyncInterval !== undefined ? { resyncInterval: sshConfig.resyncInterval } : {}),
-    ...commonArgs(spec, config),
+    ...commonArgs(spec, config, hostPlans),
     hostKeys: sshConfig.hostKeys,
     addresses: Object.fromEntries(
       spec.nodes.flatMap((node) => {
@@ -214,16 +214,21 @@ function deploySsh(
         return address !== undefined ? [[node.name, address]] : [];
       }),
     ),
-    ...(hostPlans !== undefined ? { plan: hostPlans } : {}),
   });
   return { cloud: config.cloud as string, routes: component.routes, hosts: component.hosts };
 }
 
-/** What every component takes from the stack: the validated spec itself (not validated again) and the
- * common settings. */
-function commonArgs(spec: ValidSpec, config: Partial<StackConfig>) {
+/** The cloud routes the stack plan made, when it made them. */
+const plannedRoutes = (planned: StackPlanResult) => (planned.ok ? planned.value.routes : undefined);
+
+/**
+ * What every component takes from the stack: the validated spec itself (not validated again), the target's
+ * plan when the stack made it (not planned again), and the common settings.
+ */
+function commonArgs<P>(spec: ValidSpec, config: Partial<StackConfig>, plan: P | undefined) {
   return {
     spec,
+    ...(plan !== undefined ? { plan } : {}),
     adopt: config.adopt ?? false,
     ...(config.routeNamePrefix !== undefined ? { routeNamePrefix: config.routeNamePrefix } : {}),
   };
