@@ -70,7 +70,7 @@ export function resetRoutes(lab: Lab): void {
 }
 
 /**
- * Runs `fn` against a lab of `hosts` generated hosts (scripts/lab.sh gen) with their route spec; the lab
+ * Runs `fn` against a lab of `hosts` generated hosts (lab/lab.sh gen) with their route spec; the lab
  * and its directory are removed afterwards, whatever happens.
  */
 export async function withLab<T>(
@@ -80,7 +80,7 @@ export async function withLab<T>(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-bench-"));
   try {
     const machines = path.join(dir, "machines.txt");
-    execFileSync("bash", [path.join(PROJECT_ROOT, "scripts/lab.sh"), "gen", String(hosts), machines]);
+    execFileSync("bash", [path.join(PROJECT_ROOT, "lab/lab.sh"), "gen", String(hosts), machines]);
     const spec = requireValidSpec({ nodes: parseMachinesTxt(fs.readFileSync(machines, "utf8")).nodes });
     const lab = labUp(machines, path.join(dir, "lab"));
     try {

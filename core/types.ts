@@ -26,6 +26,11 @@ export interface SpecInput {
   nodes?: unknown;
   /** Prefix for messages about the node list, e.g. `pod-routes:nodes`. */
   origin?: string;
+  /**
+   * Accept a node list without a worker: an inventory of machines (the lab's), not yet something to route.
+   * A route spec needs one, so this is off everywhere else.
+   */
+  allowNoWorkers?: boolean;
 }
 
 export interface Node {

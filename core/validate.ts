@@ -192,7 +192,7 @@ function collect(input: SpecInput): {
   }
 
   const workers = checked.filter((n) => n.role === "worker");
-  if (checked.length > 0 && workers.length === 0 && problems.length === 0) {
+  if (checked.length > 0 && workers.length === 0 && problems.length === 0 && !input.allowNoWorkers) {
     add(origin, "no node has a podCidr, so there is nothing to route; give each worker its podCidr");
   }
 

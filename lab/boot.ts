@@ -1,4 +1,4 @@
-// A TypeScript handle on scripts/lab-boot.sh, the booting lab: hosts that run systemd as PID 1
+// A TypeScript handle on lab/lab-boot.sh, the booting lab: hosts that run systemd as PID 1
 // (systemd-nspawn containers on a cached Debian root, each in its own network namespace on a bridge), for
 // the tests that need a real init: pod-routes.service enabled and run at boot, daemon-reload, the resync
 // timer, reboots. Its names (prb-*), subnet (198.19.250.0/24) and lock are its own, apart from lab/lab.ts.
@@ -18,7 +18,7 @@ import {
 } from "./lab";
 import type { SshTarget } from "../ssh/transport/session";
 
-export const BOOT_SH = path.join(PROJECT_ROOT, "scripts", "lab-boot.sh");
+export const BOOT_SH = path.join(PROJECT_ROOT, "lab", "lab-boot.sh");
 /** Every namespace the booting lab creates starts with this. */
 export const BOOT_PREFIX = "prb-";
 /** The root namespace's veth into the booting lab. */

@@ -1,12 +1,14 @@
-// A TypeScript handle on scripts/lab.sh, the real network lab: one network namespace per machine on a
+// A TypeScript handle on lab/lab.sh, the real network lab: one network namespace per machine on a
 // bridge, a real sshd in each (inside the host's own mount namespace: its own /etc and /run), and per node
 // a pod namespace. For the e2e tests, the demo and the benchmarks. Needs root; Node's child_process only.
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { writeLabMachines } from "./machines";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
-export const LAB_SH = path.join(PROJECT_ROOT, "scripts", "lab.sh");
+export const LAB_SH = path.join(PROJECT_ROOT, "lab", "lab.sh");
 /** Every namespace the lab creates starts with this. */
 export const LAB_PREFIX = "prl-";
 
@@ -123,8 +125,20 @@ const labSh = (args: string[], what: string) => runLabScript(LAB_SH, args, what)
  */
 export function labUp(machinesFile: string, labDir: string, onReport?: (line: string) => void): Lab {
   requireRoot();
-  const out = labSh(["up", path.resolve(machinesFile), path.resolve(labDir)], "lab up");
-  if (onReport) onReport(out.trim());
+  // lab.sh takes the machines as pod-routes read and validated them, never the machines.txt itself.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pod-routes-lab-machines-"));
+  try {
+    const json = path.join(scratch, "machines.json");
+    try {
+      writeLabMachines(machinesFile, json);
+    } catch (error) {
+      throw new LabError((error as Error).message);
+    }
+    const out = labSh(["up", json, path.resolve(labDir)], "lab up");
+    if (onReport) onReport(out.trim());
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
   return readLab(labDir);
 }
 

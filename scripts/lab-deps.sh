@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the network lab (scripts/lab.sh: e2e tests, demo, benchmarks) and its booting variant
-# (scripts/lab-boot.sh: hosts running systemd) need on a bare Debian or Ubuntu machine, and what
+# Installs what the network lab (lab/lab.sh: e2e tests, demo, benchmarks) and its booting variant
+# (lab/lab-boot.sh: hosts running systemd) need on a bare Debian or Ubuntu machine, and what
 # scripts/install-go.sh needs to fetch Go, as root, without questions.
 # Idempotent: when every tool is already there it does not touch apt at all. The packages' maintainer
 # scripts are kept from starting a system-wide sshd (the lab runs its own, one per lab host, inside
@@ -27,7 +27,9 @@ need=(
   mount:mount
   realpath:coreutils
   awk:mawk
-  # scripts/lab-boot.sh: hosts that boot systemd as PID 1 (a cached Debian root, booted by systemd-nspawn).
+  # lab/lab.sh reads its machines (from lab/machines.ts) and writes lab.json with it.
+  jq:jq
+  # lab/lab-boot.sh: hosts that boot systemd as PID 1 (a cached Debian root, booted by systemd-nspawn).
   mmdebstrap:mmdebstrap
   systemd-nspawn:systemd-container
   # scripts/shellcheck.sh lints the host scripts with it.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ShellCheck over the host scripts (ssh/host-program/sh/*.sh, as POSIX sh: they run under dash and bash on
-# the hosts) and over the project's own scripts (scripts/*.sh, .ci/run). Exits non-zero on any finding, or
+# the hosts) and over the project's own scripts (scripts/*.sh, lab/*.sh, .ci/run). Exits non-zero on any finding, or
 # when shellcheck is missing (scripts/lab-deps.sh installs it; on Debian: apt-get install shellcheck).
 set -euo pipefail
 
@@ -19,7 +19,7 @@ if [ ${#host_scripts[@]} -eq 0 ]; then
   exit 2
 fi
 shellcheck -s sh "${host_scripts[@]}" || status=1
-project_scripts=(scripts/*.sh .ci/run)
+project_scripts=(scripts/*.sh lab/*.sh .ci/run)
 shellcheck "${project_scripts[@]}" || status=1
 if [ "$status" -eq 0 ]; then
   echo "shellcheck.sh: ${#host_scripts[@]} host scripts (sh) and ${#project_scripts[@]} project scripts: no findings"

@@ -62,7 +62,7 @@ export function specFromConfig(
 export function specFromMachinesTxt(
   text: string,
   origin: string,
-  bounds: Pick<SpecInput, "clusterCidr" | "nodeCidr"> = {},
+  bounds: Pick<SpecInput, "clusterCidr" | "nodeCidr" | "allowNoWorkers"> = {},
 ): Validated<ValidSpec> {
   const parsed = parseMachinesTxt(text, origin);
   return withProblems(validateSpec({ ...bounds, nodes: parsed.nodes, origin }), parsed.problems);

@@ -1,5 +1,5 @@
-// Issue 18, item 11: what the lab without an init (scripts/lab.sh) can only simulate, on a host that runs
-// systemd as PID 1 (scripts/lab-boot.sh: a systemd-nspawn container on a cached Debian root, in its own
+// Issue 18, item 11: what the lab without an init (lab/lab.sh) can only simulate, on a host that runs
+// systemd as PID 1 (lab/lab-boot.sh: a systemd-nspawn container on a cached Debian root, in its own
 // network namespace). The host program goes over real SSH (ssh/transport/session.ts's runScript with the scripts of
 // ssh/host-program/render.ts); then the host is really powered off and booted, with its routes gone in between, as a
 // power cut loses them. Runs as root; without root or the tools it fails naming the fix (never skips).

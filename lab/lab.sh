@@ -9,7 +9,9 @@
 # are fresh tmpfs (so /run/systemd/system does not exist and nothing reaches the real machine or another
 # host). The host's sshd and every session it starts run in that namespace; so does `lab.sh exec`.
 #
-#   lab.sh up <machines.txt> [labdir]      build the lab (tears an old one down first); writes labdir/lab.json
+#   lab.sh up <machines.json> [labdir]     build the lab (tears an old one down first); writes labdir/lab.json
+#                                           machines.json comes from lab/machines.ts, which reads a machines.txt
+#                                           with pod-routes' own parser and rules (npm run lab -- up <machines.txt>)
 #   lab.sh down [labdir]                    remove everything the lab made; safe after a failed up, and twice
 #   lab.sh exec <host> [labdir] -- cmd…     run a command in a host's network, mount and UTS namespaces
 #   lab.sh ssh <host> [labdir] -- cmd…      run a command on a host over real ssh with its pinned host key
@@ -30,8 +32,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/lab-lib.sh
-. "$ROOT/scripts/lab-lib.sh"
+# shellcheck source=lab/lab-lib.sh
+. "$ROOT/lab/lab-lib.sh"
 PREFIX=prl
 LAB_NS=$PREFIX-lab
 WS_IF=$PREFIX-ws
@@ -47,7 +49,7 @@ die() {
   exit 1
 }
 say() { echo "lab: $*" >&2; }
-need_root() { [ "$(id -u)" -eq 0 ] || die "'$1' needs root (network namespaces, mounts); run: sudo bash scripts/lab.sh $1 …"; }
+need_root() { [ "$(id -u)" -eq 0 ] || die "'$1' needs root (network namespaces, mounts); run: sudo npm run lab -- $1 …"; }
 
 # The lab directory as an absolute path, without creating it.
 resolve_dir() { realpath -m -- "${1:-${POD_ROUTES_LAB_DIR:-$ROOT/.lab}}"; }
@@ -99,13 +101,6 @@ other_owner() { # dir
   echo "$dir $pid $comm"
 }
 
-valid_ip() {
-  local re='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
-  [[ $1 =~ $re ]]
-}
-ip2int() { local a b c d; IFS=. read -r a b c d <<<"$1"; echo $(((a << 24) | (b << 16) | (c << 8) | d)); }
-int2ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
-json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 
 # ---------------------------------------------------------------------------------------------- down
 
@@ -339,8 +334,8 @@ new_rsa_key() { # path
 pub_line() { awk '{print $1" "$2}' "$1"; } # file.pub → "type base64", without the comment
 
 # One host, in the background: namespaces, links, addresses, pod, host keys, holder, sshd.
-setup_host() { # dir index ip fqdn name [pod_cidr]
-  local dir=$1 idx=$2 ip=$3 fqdn=$4 name=$5 pod=${6:-}
+setup_host() { # dir index ip fqdn name [pod_cidr pod_gateway pod_ip pod_prefix]
+  local dir=$1 idx=$2 ip=$3 fqdn=$4 name=$5 pod=${6:-} gw=${7:-} pod_ip=${8:-} bits=${9:-}
   local ns=$PREFIX-$name hdir=$dir/hosts/$name
   # Making an RSA key is the slowest step of a host: it runs while the links are set up.
   local rsa_job
@@ -352,20 +347,16 @@ setup_host() { # dir index ip fqdn name [pod_cidr]
   local batch="link set lo up
 addr add $ip/24 dev eth0
 link set eth0 up"
-  local pod_json=""
+  local pod_json="{}"
   if [ -n "$pod" ]; then
-    local net=${pod%/*} bits=${pod#*/}
-    local base=$(($(ip2int "$net") & (0xffffffff << (32 - bits)) & 0xffffffff))
-    local gw pod_ip
-    gw=$(int2ip $((base + 1)))
-    pod_ip=$(int2ip $((base + 2)))
     ip netns add "$ns-pod"
     batch+="
 link add pod0 type veth peer name eth0 netns $ns-pod
 addr add $gw/$bits dev pod0
 link set pod0 up"
     printf 'link set lo up\n' | ip -n "$ns-pod" -batch -
-    pod_json=", \"podCidr\": \"$pod\", \"podIp\": \"$pod_ip\", \"podGateway\": \"$gw\", \"podNetns\": \"$ns-pod\""
+    pod_json=$(jq -n --arg cidr "$pod" --arg ip "$pod_ip" --arg gw "$gw" --arg ns "$ns-pod" \
+      '{podCidr: $cidr, podIp: $ip, podGateway: $gw, podNetns: $ns}')
   fi
   printf '%s\n' "$batch" | ip -n "$ns" -batch -
   if [ -n "$pod" ]; then
@@ -378,35 +369,27 @@ link set pod0 up"
   write_sshd_config "$dir" "$name" "$ip"
   start_holder "$dir" "$name"
   start_sshd "$dir" "$name"
-  local key keys
+  local key
   key=$(pub_line "$hdir/host_key.pub")
-  keys="{ \"ed25519\": \"$key\", \"ecdsa\": \"$(pub_line "$hdir/host_key_ecdsa.pub")\", \"rsa\": \"$(pub_line "$hdir/host_key_rsa.pub")\" }"
   echo "$ip $key" >"$hdir/known_hosts.line"
-  echo "\"name\": \"$name\", \"fqdn\": \"$fqdn\", \"ip\": \"$ip\"$pod_json, \"netns\": \"$ns\", \"hostKey\": \"$key\", \"hostKeys\": $keys" \
+  jq -n --arg name "$name" --arg fqdn "$fqdn" --arg ip "$ip" --arg ns "$ns" --arg key "$key" \
+    --arg ecdsa "$(pub_line "$hdir/host_key_ecdsa.pub")" --arg rsa "$(pub_line "$hdir/host_key_rsa.pub")" \
+    --argjson pod "$pod_json" \
+    '{name: $name, fqdn: $fqdn, ip: $ip} + $pod + {netns: $ns, hostKey: $key, hostKeys: {ed25519: $key, ecdsa: $ecdsa, rsa: $rsa}}' \
     >"$hdir/host.json"
 }
 
 write_json() { # dir
-  local dir=$1 name first=1 sshd holder
-  {
-    echo "{"
-    echo "  \"workstationIp\": \"$(cat "$dir/workstation_ip")\","
-    echo "  \"workstationInterface\": \"$WS_IF\","
-    echo "  \"labNetns\": \"$LAB_NS\","
-    echo "  \"clientKey\": $(json_str "$dir/client/id_ed25519"),"
-    echo "  \"knownHosts\": $(json_str "$dir/known_hosts"),"
-    echo "  \"hosts\": ["
-    while read -r name; do
-      sshd=$(sshd_of "$dir" "$name") || sshd=null
-      holder=$(holder_of "$dir" "$name") || holder=null
-      [ "$first" -eq 1 ] || echo ","
-      first=0
-      printf '    { %s, "sshdPid": %s, "nsPid": %s }' "$(cat "$dir/hosts/$name/host.json")" "$sshd" "$holder"
-    done <"$dir/hosts.order"
-    echo
-    echo "  ]"
-    echo "}"
-  } >"$dir/lab.json.tmp"
+  local dir=$1 name sshd holder
+  while read -r name; do
+    sshd=$(sshd_of "$dir" "$name") || sshd=null
+    holder=$(holder_of "$dir" "$name") || holder=null
+    jq --argjson sshd "$sshd" --argjson holder "$holder" '. + {sshdPid: $sshd, nsPid: $holder}' "$dir/hosts/$name/host.json"
+  done <"$dir/hosts.order" |
+    jq -s --arg ws "$(cat "$dir/workstation_ip")" --arg wsif "$WS_IF" --arg ns "$LAB_NS" \
+      --arg key "$dir/client/id_ed25519" --arg known "$dir/known_hosts" \
+      '{workstationIp: $ws, workstationInterface: $wsif, labNetns: $ns, clientKey: $key, knownHosts: $known, hosts: .}' \
+      >"$dir/lab.json.tmp"
   mv "$dir/lab.json.tmp" "$dir/lab.json"
 }
 
@@ -426,7 +409,7 @@ on_up_exit() {
     wait 2>/dev/null || true
   fi
   if [ -n "${LAB_KEEP_ON_FAILURE:-}" ]; then
-    say "LAB_KEEP_ON_FAILURE is set: the lab stays for debugging; remove it with: bash scripts/lab.sh down $UP_DIR"
+    say "LAB_KEEP_ON_FAILURE is set: the lab stays for debugging; remove it with: sudo npm run lab -- down $UP_DIR"
   else
     say "tearing down"
     cmd_down "$UP_DIR" || true
@@ -438,7 +421,7 @@ on_up_exit() {
 cmd_up() {
   need_root up
   local machines=${1:-}
-  [ -n "$machines" ] || die "usage: lab.sh up <machines.txt> [labdir]"
+  [ -n "$machines" ] || die "usage: lab.sh up <machines.json> [labdir]"
   [ -r "$machines" ] || die "cannot read $machines"
   local dir
   dir=$(resolve_dir "${2:-}")
@@ -448,53 +431,18 @@ cmd_up() {
   esac
   [[ $dir != *[,:\"\\]* ]] || die "the lab directory path must not contain , : \" or \\ (it goes into mount options): $dir"
   local tool
-  for tool in ip ssh ssh-keygen "$SSHD" nsenter unshare setsid flock findmnt ping; do
+  for tool in ip ssh ssh-keygen "$SSHD" nsenter unshare setsid flock findmnt ping jq; do
     command -v "$tool" >/dev/null || die "$tool is missing; run: sudo bash scripts/lab-deps.sh"
   done
 
-  # Parse and check every line before touching the network.
-  local lines=() line n=0 problems=() ip fqdn name pod extra
-  declare -A seen_ip=() seen_name=()
-  while IFS= read -r line || [ -n "$line" ]; do
-    n=$((n + 1))
-    line=${line%%#*}
-    [[ $line =~ ^[[:space:]]*$ ]] && continue
-    read -r ip fqdn name pod extra <<<"$line"
-    if [ -z "${name:-}" ] || [ -n "${extra:-}" ]; then problems+=("line $n: expected 'IP FQDN HOSTNAME [POD_SUBNET]'"); continue; fi
-    valid_ip "$ip" || problems+=("line $n: '$ip' is not an IPv4 address")
-    [[ $fqdn =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$ ]] || problems+=("line $n: '$fqdn' is not a host name")
-    [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,40}[A-Za-z0-9])?$ ]] || problems+=("line $n: '$name' is not a short host name (letters, digits, '-', at most 42)")
-    if [ -n "${pod:-}" ]; then
-      local pod_net=${pod%/*} pod_bits=${pod#*/}
-      if ! valid_ip "$pod_net" || ! [[ $pod_bits =~ ^[0-9]{1,2}$ ]] || [ "$pod_bits" -lt 8 ] || [ "$pod_bits" -gt 30 ]; then
-        problems+=("line $n: '$pod' is not an IPv4 CIDR with a prefix of /8 to /30")
-      fi
-    fi
-    [ -z "${seen_ip[$ip]:-}" ] || problems+=("line $n: $ip already used on line ${seen_ip[$ip]}")
-    [ -z "${seen_name[$name]:-}" ] || problems+=("line $n: $name already used on line ${seen_name[$name]}")
-    seen_ip[$ip]=$n
-    seen_name[$name]=$n
-    lines+=("$ip $fqdn $name ${pod:-}")
-  done <"$machines"
-  [ ${#lines[@]} -gt 0 ] || problems+=("$machines lists no machines")
-  [ ${#lines[@]} -le 250 ] || problems+=("at most 250 machines fit on the lab's /24")
-  local net=""
-  if [ ${#lines[@]} -gt 0 ]; then
-    read -r ip _ <<<"${lines[0]}"
-    net=${ip%.*}
-    for line in "${lines[@]}"; do
-      read -r ip _ <<<"$line"
-      [[ $ip == "$net".* ]] || problems+=("$ip is not in $net.0/24 like the first machine; the lab puts all hosts on one /24")
-      [[ $ip != "$net".0 && $ip != "$net".255 ]] || problems+=("$ip is the network or broadcast address of $net.0/24")
-    done
+  # The machines, validated by lab/machines.ts: this script parses no machines.txt, address or CIDR.
+  local machines_tsv net ws_ip lines=() line ip fqdn name pod gw pod_ip bits
+  if ! machines_tsv=$(jq -r '.machines[] | [.ip, .fqdn, .name, .podCidr // "", .podGateway // "", .podIp // "", .podPrefix // ""] | map(tostring) | join(" ")' "$machines") ||
+    ! net=$(jq -er '.net' "$machines") || ! ws_ip=$(jq -er '.workstationIp' "$machines"); then
+    die "cannot read $machines; make it with lab/machines.ts (npm run lab -- up <machines.txt>)"
   fi
-  if [ ${#problems[@]} -gt 0 ]; then
-    printf 'lab: %s\n' "${problems[@]}" >&2
-    exit 1
-  fi
-  local ws_ip=$net.1
-  [ -z "${seen_ip[$ws_ip]:-}" ] || ws_ip=$net.254
-  [ -z "${seen_ip[$ws_ip]:-}" ] || die "both $net.1 and $net.254 are hosts; the workstation needs one of them"
+  mapfile -t lines <<<"$machines_tsv"
+  [ -n "${lines[0]:-}" ] || die "$machines lists no machines"
 
   local started t other waited=0 wait_limit=${LAB_WAIT_SECONDS:-300}
   started=$(now_ms)
@@ -503,7 +451,7 @@ cmd_up() {
     [ "$waited" -gt 0 ] || say "waiting for the lab of another run to go down: $other (labdir pid command; LAB_TAKEOVER=1 takes it over)"
     if [ "$waited" -ge $((wait_limit * 2)) ]; then
       read -r other _ <<<"$other"
-      die "the lab at $other is still in use after ${wait_limit}s; end that run or: sudo bash scripts/lab.sh down $other"
+      die "the lab at $other is still in use after ${wait_limit}s; end that run or: sudo npm run lab -- down $other"
     fi
     release_lock
     sleep 0.5
@@ -543,13 +491,13 @@ BATCH
   t=$(now_ms)
   local idx=0 running=0 names=()
   for line in "${lines[@]}"; do
-    read -r ip fqdn name pod <<<"$line"
+    read -r ip fqdn name pod gw pod_ip bits <<<"$line"
     names+=("$name")
     mkdir -p "$dir/hosts/$name"
     (
       trap - INT TERM
       set -e
-      setup_host "$dir" "$idx" "$ip" "$fqdn" "$name" "${pod:-}"
+      setup_host "$dir" "$idx" "$ip" "$fqdn" "$name" "${pod:-}" "${gw:-}" "${pod_ip:-}" "${bits:-}"
       : >"$dir/hosts/$name/ok"
     ) >"$dir/hosts/$name/setup.log" 2>&1 </dev/null 8>&- &
     idx=$((idx + 1))
@@ -592,7 +540,7 @@ cmd_exec() { # dir host cmd…
   local dir=$1 host=$2 holder
   shift 2
   [ -d "$dir/hosts/$host" ] || die "no host $host in the lab at $dir"
-  holder=$(holder_of "$dir" "$host") || die "the namespaces of $host are gone (is the lab up? bash scripts/lab.sh up …)"
+  holder=$(holder_of "$dir" "$host") || die "the namespaces of $host are gone (is the lab up? sudo npm run lab -- up <machines.txt>)"
   [ $# -gt 0 ] || set -- bash
   exec nsenter -t "$holder" -n -m -u -- "$@"
 }
@@ -612,7 +560,7 @@ cmd_gen() { # N [file]
   local n=${1:-} out=${2:-/dev/stdout} i
   if ! [[ $n =~ ^[0-9]{1,3}$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then die "usage: lab.sh gen <N 1..200> [file]"; fi
   {
-    echo "# $n lab hosts (scripts/lab.sh gen $n)"
+    echo "# $n lab hosts (lab/lab.sh gen $n)"
     for ((i = 0; i < n; i++)); do
       printf '198.19.249.%d host-%02d.kubernetes.local host-%02d 10.200.%d.0/24\n' $((10 + i)) "$i" "$i" "$i"
     done

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The booting lab: hosts that run systemd as PID 1, for what scripts/lab.sh (no init) can only simulate:
+# The booting lab: hosts that run systemd as PID 1, for what lab/lab.sh (no init) can only simulate:
 # pod-routes.service enabled for real, `systemctl daemon-reload`, the resync timer, and routes that come
 # back after a real reboot. Each host is a systemd-nspawn container booted from a cached Debian root
 # (mmdebstrap), joined to a network namespace of its own on a bridge; its root is an overlay of the
 # cached root (which stays pristine) and a per-host upper layer, so what the host writes to /etc survives
 # its reboots. Its only network is that namespace; the workstation (198.19.250.1 on the veth prb-ws in the
 # root namespace) reaches it over real ssh. Names, subnet and lock are this lab's own (prb-*,
-# 198.19.250.0/24, /run/lock/pod-routes-lab-boot.lock): it runs beside scripts/lab.sh (prl-*, .249).
+# 198.19.250.0/24, /run/lock/pod-routes-lab-boot.lock): it runs beside lab/lab.sh (prl-*, .249).
 #
 #   lab-boot.sh image                         build the cached root if missing; print its path
 #   lab-boot.sh up <labdir> <host>…           build the lab (hosts at 198.19.250.10, .11, …) and boot every
@@ -34,8 +34,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/lab-lib.sh
-. "$ROOT/scripts/lab-lib.sh"
+# shellcheck source=lab/lab-lib.sh
+. "$ROOT/lab/lab-lib.sh"
 PREFIX=prb
 LAB_NS=$PREFIX-lab
 WS_IF=$PREFIX-ws
@@ -59,7 +59,7 @@ die() {
   exit 1
 }
 say() { echo "lab-boot: $*" >&2; }
-need_root() { [ "$(id -u)" -eq 0 ] || die "'$1' needs root (network namespaces, mounts, systemd-nspawn); run: sudo bash scripts/lab-boot.sh $1 …"; }
+need_root() { [ "$(id -u)" -eq 0 ] || die "'$1' needs root (network namespaces, mounts, systemd-nspawn); run: sudo bash lab/lab-boot.sh $1 …"; }
 need_tools() {
   local tool
   for tool in "$@"; do
@@ -82,7 +82,7 @@ lab_dir() {
 valid_name() { [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$ ]]; }
 host_dir() { # dir name → the host's directory, which must exist
   valid_name "$2" || die "'$2' is not a lab host name"
-  [ -s "$1/hosts/$2/ip" ] || die "no host $2 in the boot lab at $1 (is it up? bash scripts/lab-boot.sh up $1 $2)"
+  [ -s "$1/hosts/$2/ip" ] || die "no host $2 in the boot lab at $1 (is it up? bash lab/lab-boot.sh up $1 $2)"
   echo "$1/hosts/$2"
 }
 
@@ -474,7 +474,7 @@ cmd_up() { # dir name…
   take_lock "$LOCK_FILE"
   while [ -z "${LAB_TAKEOVER:-}" ] && other=$(other_owner "$dir") && [ -n "$other" ]; do
     [ "$waited" -gt 0 ] || say "waiting for the boot lab of another run to go down: $other (LAB_TAKEOVER=1 takes it over)"
-    [ "$waited" -lt $((${LAB_WAIT_SECONDS:-300} * 2)) ] || die "the boot lab $other is still in use; end that run or: sudo bash scripts/lab-boot.sh down ${other%% *}"
+    [ "$waited" -lt $((${LAB_WAIT_SECONDS:-300} * 2)) ] || die "the boot lab $other is still in use; end that run or: sudo bash lab/lab-boot.sh down ${other%% *}"
     release_lock
     sleep 0.5
     take_lock "$LOCK_FILE"
@@ -570,7 +570,7 @@ cmd_exec() { # dir name cmd…
   local hdir pid init
   hdir=$(host_dir "$1" "$2")
   shift 2
-  pid=$(nspawn_of "$hdir") || die "$(basename "$hdir") is not running (bash scripts/lab-boot.sh start …)"
+  pid=$(nspawn_of "$hdir") || die "$(basename "$hdir") is not running (bash lab/lab-boot.sh start …)"
   init=$(init_of "$pid") || die "$(basename "$hdir") has no init yet"
   [ $# -gt 0 ] || set -- bash
   exec nsenter -t "$init" -a -r -w -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 \

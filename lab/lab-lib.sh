@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What the two labs (scripts/lab.sh, scripts/lab-boot.sh) share: time, their machine-wide lock, and
+# What the two labs (lab/lab.sh, lab/lab-boot.sh) share: time, their machine-wide lock, and
 # telling processes apart. Sourced by both; each defines its own die/say (their messages' prefix).
 
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((10#$t / 1000)); }
