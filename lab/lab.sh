@@ -260,6 +260,13 @@ start_holder() { # dir name
     cat "$hdir/holder.log" >&2
     die "the namespaces of $2 did not come up; see $hdir/holder.log"
   }
+  # The holder writes its pid just before it execs into its named sleep, which is how holder_of knows it:
+  # wait for that name too (reading it between the two failed about one lab up in twenty).
+  local deadline=$(($(now_ms) + 10000))
+  until holder_of "$1" "$2" >/dev/null; do
+    [ "$(now_ms)" -lt "$deadline" ] || die "the namespace holder of $2 did not take its name; see $hdir/holder.log"
+    sleep 0.01
+  done
 }
 
 start_sshd() { # dir name
