@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import { formatIp, parseCidr, parseIp } from "../core/cidr";
 import { formatProblems, Problem, Validated } from "../core/problems";
+import { parseMachinesTxt } from "../core/machines";
 import { specFromMachinesTxt } from "../stack/source";
 
 /** One machine as lab.sh builds it. */
@@ -39,53 +40,78 @@ export const LAB_LIMITS = {
   podPrefix: { min: 8, max: 30 },
 } as const;
 
-/** The lab's machines from a machines.txt's text, or every problem with it (pod-routes' own first). */
+/** The lab's machines from a machines.txt's text, or every problem with it: pod-routes' own and the lab's. */
 export function labMachines(text: string, origin: string): Validated<LabMachines> {
   // A lab may be machines only (a controller to run a test's own spec against): no worker needed.
   const spec = specFromMachinesTxt(text, origin, { allowNoWorkers: true });
-  if (!spec.ok) return spec;
+  // The lab's limits are checked on what the file says even when pod-routes refuses some of it, so that
+  // every problem is reported at once; values pod-routes refused are its to report.
+  const nodes: readonly Machine[] = spec.ok
+    ? spec.value.nodes
+    : parseMachinesTxt(text, origin).nodes.flatMap((n) =>
+        typeof n.ip === "string" && typeof n.name === "string"
+          ? [{ ip: n.ip, name: n.name, ...(typeof n.podCidr === "string" ? { podCidr: n.podCidr } : {}) }]
+          : [],
+      );
+  const limits = labLimits(nodes, origin);
+  const problems = [...(spec.ok ? [] : spec.problems), ...limits.problems];
+  if (!spec.ok || problems.length > 0 || limits.workstationIp === undefined) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      net: limits.net,
+      workstationIp: limits.workstationIp,
+      machines: spec.value.nodes.map((n) => ({
+        ip: n.ip,
+        fqdn: n.fqdn ?? n.name,
+        name: n.name,
+        ...podOf(n.podCidr),
+      })),
+    },
+  };
+}
+
+type Machine = { readonly ip: string; readonly name: string; readonly podCidr?: string };
+
+/** What one lab /24 can hold; a value that does not parse is skipped (pod-routes reports it). */
+function labLimits(
+  nodes: readonly Machine[],
+  origin: string,
+): { problems: Problem[]; net: string; workstationIp?: string } {
   const problems: Problem[] = [];
   const add = (message: string) => problems.push({ where: origin, message });
-  const nodes = spec.value.nodes;
   if (nodes.length > LAB_LIMITS.maxMachines)
     add(`at most ${LAB_LIMITS.maxMachines} machines fit on the lab's /24`);
-  const net = nodes[0]!.ip.split(".").slice(0, 3).join(".");
-  for (const node of nodes) {
-    const ip = parseIp(node.ip);
-    if (!ip.ok || ip.value.family !== 4) {
-      add(`${node.name}: ${node.ip} is not an IPv4 address; the lab's hosts are IPv4`);
-      continue;
-    }
+  const v4 = nodes.filter((n) => {
+    const ip = parseIp(n.ip);
+    if (ip.ok && ip.value.family === 6)
+      add(`${n.name}: ${n.ip} is not an IPv4 address; the lab's hosts are IPv4`);
+    return ip.ok && ip.value.family === 4;
+  });
+  const net = (v4[0]?.ip ?? "").split(".").slice(0, 3).join(".");
+  for (const node of v4) {
     if (!node.ip.startsWith(`${net}.`))
       add(
         `${node.name}: ${node.ip} is not in ${net}.0/24 like the first machine; the lab puts all hosts on one /24`,
       );
     if (node.ip === `${net}.0` || node.ip === `${net}.255`)
       add(`${node.name}: ${node.ip} is the network or broadcast address of ${net}.0/24`);
+  }
+  for (const node of nodes) {
     if (node.name.includes(".") || node.name.length > LAB_LIMITS.maxNameLength)
       add(`${node.name}: a lab host name is one label of at most ${LAB_LIMITS.maxNameLength} characters`);
-    if (node.podCidr !== undefined) {
-      const pod = parseCidr(node.podCidr);
-      const { min, max } = LAB_LIMITS.podPrefix;
-      if (!pod.ok || pod.value.family !== 4 || pod.value.prefix < min || pod.value.prefix > max)
-        add(
-          `${node.name}: the lab's pod subnets are IPv4 with a prefix of /${min} to /${max}, not ${node.podCidr}`,
-        );
-    }
+    const pod = node.podCidr !== undefined ? parseCidr(node.podCidr) : undefined;
+    const { min, max } = LAB_LIMITS.podPrefix;
+    if (pod?.ok && (pod.value.family !== 4 || pod.value.prefix < min || pod.value.prefix > max))
+      add(
+        `${node.name}: the lab's pod subnets are IPv4 with a prefix of /${min} to /${max}, not ${node.podCidr}`,
+      );
   }
-  const taken = new Set(nodes.map((n) => n.ip));
+  const taken = new Set(v4.map((n) => n.ip));
   const workstationIp = [`${net}.1`, `${net}.254`].find((ip) => !taken.has(ip));
   if (workstationIp === undefined)
     add(`both ${net}.1 and ${net}.254 are hosts; the workstation needs one of them`);
-  if (problems.length > 0 || workstationIp === undefined) return { ok: false, problems };
-  return {
-    ok: true,
-    value: {
-      net,
-      workstationIp,
-      machines: nodes.map((n) => ({ ip: n.ip, fqdn: n.fqdn ?? n.name, name: n.name, ...podOf(n.podCidr) })),
-    },
-  };
+  return { problems, net, ...(workstationIp !== undefined ? { workstationIp } : {}) };
 }
 
 /** A pod subnet's addresses as the lab uses them: the node at .1 (the gateway), the pod at .2. */

@@ -47,12 +47,14 @@ describe("the lab's machines", () => {
 
   it.each<[string, string, string[]]>([
     [
-      "pod-routes' own problems, with its own messages",
-      "198.19.249.10 a.k a 10.200.0.1/24\n198.19.249.10 b.k B 10.200.1.0/24\n",
+      "pod-routes' own problems, with its own messages, and the lab's together",
+      "198.19.249.10 a.k a 10.200.0.1/24\n198.19.249.10 b.k B 10.200.1.0/24\n198.19.248.12 c.k c 10.200.2.0/31\n",
       [
         'm.txt:1: node "a": podCidr "10.200.0.1/24" has host bits set (it is not the network address); use "10.200.0.0/24"',
         'm.txt:2: name "B" is not an RFC 1123 name',
         'm.txt:2: duplicate IP "198.19.249.10"',
+        "m.txt: c: 198.19.248.12 is not in 198.19.249.0/24 like the first machine",
+        "m.txt: c: the lab's pod subnets are IPv4 with a prefix of /8 to /30, not 10.200.2.0/31",
       ],
     ],
     [
