@@ -219,7 +219,7 @@ function startupSection(st: StartupResults): string[] {
   return [
     "## Start-up: `pulumi preview`",
     "",
-    `\`pulumi preview\` of the 3-host bare-metal stack (the repository's Pulumi.yaml and Pulumi.baremetal.yaml on examples/machines.txt, against a lab of those three machines: the stack file's own example), and of an empty TypeScript program (a generated project with the same runtime options: \`typescript: true\`, a tsconfig with \`noCheck\`), alternately, ${st.samples} times each after one of each to warm the file cache; then each type-checked (\`PULUMI_NODEJS_TRANSPILE_ONLY=false\`, what every run cost before the program's tsconfig said \`noCheck\`). ÷ is against the empty program's median.`,
+    `\`pulumi preview\` of the 3-host bare-metal stack (the repository's Pulumi.yaml and Pulumi.baremetal.yaml on examples/machines.txt, against a lab of those three machines: the stack file's own example), and of an empty TypeScript program (a generated project with the same runtime options: \`typescript: true\`, a tsconfig with \`noCheck\`), alternately, ${st.samples} times each after one of each to warm the file cache; then each type-checked (Pulumi.yaml's \`tsconfig\` pointed at one without \`noCheck\` and without SWC: what every run cost before the program's tsconfig said \`noCheck\`). ÷ is against the empty program's median.`,
     "",
     "| preview | each | median | ÷ empty program |",
     "| --- | --- | ---: | ---: |",
