@@ -1,6 +1,7 @@
 // A plain JavaScript program, as a user would write one, run against the installed pod-routes package under
 // Pulumi's mocks: GCP and AWS workers whose addresses and interface ids only the (mocked) cloud knows, two
-// GCP components with different prefixes in one program, and an AWS one. Prints what was registered.
+// GCP components with different prefixes in one program, one more from a validated spec (a machines.txt), and
+// an AWS one. Prints what was registered.
 "use strict";
 const pulumi = require("@pulumi/pulumi");
 
@@ -27,7 +28,7 @@ pulumi.runtime
     "dev",
   )
   .then(async () => {
-    const { gcp: podRoutesGcp, aws: podRoutesAws } = require("pod-routes");
+    const { gcp: podRoutesGcp, aws: podRoutesAws, core } = require("pod-routes");
     const gcp = require("@pulumi/gcp");
     const aws = require("@pulumi/aws");
     const gcpWorkers = [0, 1].map(
@@ -66,7 +67,14 @@ pulumi.runtime
         networkInterfaceId: w.primaryNetworkInterfaceId,
       })),
     });
-    const routes = await new Promise((resolve) => pulumi.all([a.routes, b.routes, c.routes]).apply(resolve));
+    // A spec made once by the package's own validation, from a machines.txt, taken as it is.
+    const machines =
+      "10.240.0.60 worker-0.k worker-0 10.200.0.0/24\n10.240.0.61 worker-1.k worker-1 10.200.1.0/24\n";
+    const spec = core.requireValidSpec({ nodes: core.parseMachinesTxt(machines).nodes });
+    const d = new podRoutesGcp.PodRoutes("team-d", { network: "net-d", routeNamePrefix: "team-d", spec });
+    const routes = await new Promise((resolve) =>
+      pulumi.all([a.routes, b.routes, c.routes, d.routes]).apply(resolve),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     process.stdout.write(JSON.stringify({ routes, registered }));
   })
