@@ -38,10 +38,15 @@ function prepare(name: string, args: PodRoutesArgs, context: string): Validated<
   const source = specSource(args, `${name}: nodes`, context);
   if (!source.ok) return source;
   const setting = (key: string) => `${name}: ${key}`;
-  const options = { routeQuota: args.routeQuota, setting, routeNamePrefix: args.routeNamePrefix };
   const routes = cloudRoutesNow(
     source.value,
-    (spec) => plan(spec, { ...options, network: "" }),
+    (spec) =>
+      plan(spec, {
+        network: "",
+        routeQuota: args.routeQuota,
+        setting,
+        routeNamePrefix: args.routeNamePrefix,
+      }),
     (named) => checkRouteQuota(named.length, args.routeQuota, setting),
     { prefix: args.routeNamePrefix, context, given: args.plan, where: setting("plan") },
   );

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PodRoutesError, Problem, Validated } from "../core/problems";
 import { isPlanOf, workerRoutes, WorkerRoute } from "../core/routes";
-import { IP_LATER, NodeInput, PlannedRoute, Role, RouteRow, RouteSpec, ValidSpec } from "../core/types";
+import { IP_LATER, NodeInput, PlannedRoute, Role, RouteRow, ValidSpec } from "../core/types";
 import { isValidSpec, validateKnownValues, validateSpec } from "../core/validate";
 
 export interface NodeArgs {
@@ -108,15 +108,6 @@ export function derive<T, U>(value: T | pulumi.Output<T>, f: (value: T) => U): U
     : f(value as T);
 }
 
-/** Each node's IP, by name. */
-export const ipsByName = (spec: RouteSpec): ReadonlyMap<string, string> =>
-  new Map(spec.nodes.map((node) => [node.name, node.ip]));
-
-/** Throws every problem at once, as a component's constructor does before it creates anything. */
-export function throwProblems(problems: readonly Problem[], context: string): void {
-  if (problems.length > 0) throw new PodRoutesError(problems, context);
-}
-
 /**
  * Where a component's spec comes from: known now (given as a ValidSpec, or node args with plain IPs, validated
  * here once), or known once the nodes' IPs (Outputs) resolve; then the names, roles and pod CIDRs, which
@@ -164,6 +155,24 @@ const fail = (where: string, message: string): Validated<never> => ({
 export const specOf = (source: SpecSource): ValidSpec | pulumi.Output<ValidSpec> =>
   "spec" in source ? source.spec : source.later;
 
+/**
+ * The plan a component was given with its spec, when its target's `plan` made it for this very spec and route
+ * name prefix (the component then plans nothing); a problem when it did not; undefined when none was given.
+ */
+export function givenPlan<P extends object>(
+  given: P | undefined,
+  source: SpecSource,
+  prefix: string | undefined,
+  where: string,
+): Validated<P> | undefined {
+  if (given === undefined) return undefined;
+  if ("spec" in source && isPlanOf(given, source.spec, prefix)) return { ok: true, value: given };
+  return fail(
+    where,
+    "is not the plan of this spec (and routeNamePrefix); pass what the target's plan(spec) returned, or leave it out",
+  );
+}
+
 /** A cloud route as a component creates it: name and destination known now, the next hop maybe later. */
 export interface RouteNow extends WorkerRoute {
   readonly nextHop: pulumi.Input<string>;
@@ -180,14 +189,9 @@ export function cloudRoutesNow(
   preflight: (routes: readonly WorkerRoute[]) => Problem[],
   options: { prefix: string | undefined; context: string; given?: readonly PlannedRoute[]; where: string },
 ): Validated<RouteNow[]> {
-  const { prefix, context, given } = options;
-  if (given !== undefined) {
-    if ("spec" in source && isPlanOf(given, source.spec, prefix)) return { ok: true, value: [...given] };
-    return fail(
-      options.where,
-      "is not the plan of this spec (and routeNamePrefix); pass what the target's plan(spec) returned, or leave it out",
-    );
-  }
+  const { prefix, context } = options;
+  const given = givenPlan(options.given, source, prefix, options.where);
+  if (given !== undefined) return given.ok ? { ok: true, value: [...given.value] } : given;
   if ("spec" in source) {
     const planned = plan(source.spec);
     return planned.ok ? { ok: true, value: [...planned.value] } : planned;

@@ -1,10 +1,10 @@
 // ssh.PodRoutes: the pod routes of every host, installed over SSH (bare metal, Linode): one HostRoutes per
 // host, named `<name>-<host>`, that makes the host's routes match the plan and reads them back on refresh.
 import * as pulumi from "@pulumi/pulumi";
-import { HostPlan, isPlanOf, planCloudRoutes, planHostRoutes } from "../core/routes";
+import { HostPlan, planCloudRoutes, planHostRoutes } from "../core/routes";
 import { PodRoutesError, Problem, Validated } from "../core/problems";
-import { RouteRow, RouteSpec, ValidSpec } from "../core/types";
-import { derive, NodeArgs, SpecArgs, SpecSource, specOf, specSource } from "../inputs/nodes";
+import { RouteRow, RouteSpec } from "../core/types";
+import { derive, givenPlan, NodeArgs, SpecArgs, SpecSource, specOf, specSource } from "../inputs/nodes";
 import { toStateRoutes } from "./host-program/route-text";
 import { HostRoutes, providerVersion, stackIdentity } from "./resource/host-routes";
 import { check, hostsBlockLines, plan } from "./plan";
@@ -130,29 +130,16 @@ function prepare(
   problems.push(...check(facts, { insecureIgnoreHostKeys: args.insecureIgnoreHostKeys ?? false, setting }));
   if (problems.length > 0) return { ok: false, problems };
 
-  if (spec === undefined) {
-    const later = (source.value as { later: pulumi.Output<ValidSpec> }).later;
-    return {
-      ok: true,
-      value: { source: source.value, plans: later.apply((s) => planHostRoutes(s, args.routeNamePrefix)) },
-    };
+  const given = givenPlan(args.plan, source.value, args.routeNamePrefix, setting("plan"));
+  if (given !== undefined) {
+    return given.ok ? { ok: true, value: { source: source.value, plans: [...given.value] } } : given;
   }
-  if (args.plan !== undefined) {
-    if (!isPlanOf(args.plan, spec, args.routeNamePrefix)) {
-      return {
-        ok: false,
-        problems: [
-          {
-            where: setting("plan"),
-            message:
-              "is not the plan of this spec (and routeNamePrefix); pass what plan(spec) returned, or leave it out",
-          },
-        ],
-      };
-    }
-    return { ok: true, value: { source: source.value, plans: [...args.plan] } };
+  const from = source.value;
+  if ("later" in from) {
+    const plans = from.later.apply((s) => planHostRoutes(s, args.routeNamePrefix));
+    return { ok: true, value: { source: from, plans } };
   }
-  const planned = plan(spec, {
+  const planned = plan(from.spec, {
     setting,
     ...(args.routeNamePrefix !== undefined ? { routeNamePrefix: args.routeNamePrefix } : {}),
   });

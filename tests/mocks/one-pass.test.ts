@@ -1,6 +1,7 @@
 // One validated spec through the pipeline: `pulumi up` of each stack validates the spec once (the stack's
 // source), plans the routes once (the stack plan), and hands both to the component, which takes them as
 // they are. Counted on the real modules, as the program calls them.
+import * as pulumi from "@pulumi/pulumi";
 import * as corePlan from "../../core/routes";
 import * as validate from "../../core/validate";
 import { gcp, ssh } from "../../pod-routes";
@@ -106,6 +107,21 @@ describe("components take a validated spec as it is", () => {
           hostKeys: { "worker-9": "ssh-ed25519 AAAA" },
         }),
       'routes: hostKeys: names "worker-9", which is not a node',
+    ],
+    [
+      "a host plan given with node args (their IPs Outputs) instead of its spec",
+      () => {
+        const spec = seed();
+        const hosts = ssh.plan(spec);
+        if (!hosts.ok) throw new Error("the seed plans");
+        new ssh.PodRoutes("routes", {
+          nodes: spec.nodes.map((node) => ({ ...node, ip: pulumi.output(node.ip) })),
+          plan: hosts.value,
+          privateKey: "key",
+          insecureIgnoreHostKeys: true,
+        });
+      },
+      "routes: plan: is not the plan of this spec",
     ],
   ])("refuses %s, creating nothing", async (_, create, expected) => {
     const failure = await run(create);
