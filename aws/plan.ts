@@ -1,7 +1,7 @@
 // AWS, pure: the routes a route table needs (one per worker, target = the worker's interface) and the table's
 // limit, which the component, the stack and the offline CLI all check. Finding the instances is the stack's
 // discovery (stack/discovery/aws*.ts).
-import { parseCidr } from "../core/cidr";
+import { familyOf, parseCidr } from "../core/cidr";
 import { planCloudRoutes, recordPlan } from "../core/routes";
 import { Problem, Validated } from "../core/problems";
 import { PlannedRoute, RouteSpec } from "../core/types";
@@ -20,7 +20,7 @@ export interface AwsRouteTableFacts {
   readonly destinations: readonly string[];
 }
 
-export const familyOf = (destination: string): 4 | 6 => (destination.includes(":") ? 6 : 4);
+export { familyOf } from "../core/cidr";
 const canonicalCidr = (text: string) => {
   const parsed = parseCidr(text);
   return parsed.ok ? parsed.value.text : (parsed.suggestion ?? text);

@@ -29,6 +29,12 @@ const IPV6_CHARS = /^[0-9A-Fa-f:.]+$/;
 
 export const bits = (family: Family): number => (family === 4 ? 32 : 128);
 
+/**
+ * The family of an address or block already parsed to canonical text (or, for AWS, a prefix list id, which
+ * counts as IPv4): only IPv6 text holds a ":".
+ */
+export const familyOf = (text: string): Family => (text.includes(":") ? 6 : 4);
+
 function bytesToBigint(bytes: number[]): bigint {
   let value = 0n;
   for (const b of bytes) value = (value << 8n) | BigInt(b);

@@ -15,7 +15,7 @@
 //     re-applies the state file with the same checks, from the same code.
 import * as fs from "fs";
 import * as path from "path";
-import { parseCidr, parseIp } from "../../core/cidr";
+import { familyOf, parseCidr, parseIp } from "../../core/cidr";
 import { isResyncInterval, isRfc1123Name } from "../../core/rules";
 import { fromReportField, HostRoute, toReportField, toReportFields, toScriptLine } from "./route-text";
 
@@ -136,8 +136,6 @@ const isIp = (value: string): boolean => {
   const parsed = parseIp(value);
   return parsed.ok && parsed.value.text === value;
 };
-/** 6 for an IPv6 address or block, 4 otherwise (the value is one of the above). */
-const familyOf = (value: string): 4 | 6 => (value.includes(":") ? 6 : 4);
 /** A route's destination: a canonical block, never the default route. */
 const isCidr = (value: string): boolean => {
   const parsed = parseCidr(value);
