@@ -354,7 +354,6 @@ setup_host() { # dir index ip fqdn name [pod_cidr pod_gateway pod_ip pod_prefix]
   local batch="link set lo up
 addr add $ip/24 dev eth0
 link set eth0 up"
-  local pod_json="{}"
   if [ -n "$pod" ]; then
     ip netns add "$ns-pod"
     batch+="
@@ -362,8 +361,6 @@ link add pod0 type veth peer name eth0 netns $ns-pod
 addr add $gw/$bits dev pod0
 link set pod0 up"
     printf 'link set lo up\n' | ip -n "$ns-pod" -batch -
-    pod_json=$(jq -n --arg cidr "$pod" --arg ip "$pod_ip" --arg gw "$gw" --arg ns "$ns-pod" \
-      '{podCidr: $cidr, podIp: $ip, podGateway: $gw, podNetns: $ns}')
   fi
   printf '%s\n' "$batch" | ip -n "$ns" -batch -
   if [ -n "$pod" ]; then
@@ -381,22 +378,27 @@ link set pod0 up"
   echo "$ip $key" >"$hdir/known_hosts.line"
   jq -n --arg name "$name" --arg fqdn "$fqdn" --arg ip "$ip" --arg ns "$ns" --arg key "$key" \
     --arg ecdsa "$(pub_line "$hdir/host_key_ecdsa.pub")" --arg rsa "$(pub_line "$hdir/host_key_rsa.pub")" \
-    --argjson pod "$pod_json" \
-    '{name: $name, fqdn: $fqdn, ip: $ip} + $pod + {netns: $ns, hostKey: $key, hostKeys: {ed25519: $key, ecdsa: $ecdsa, rsa: $rsa}}' \
+    --arg pod "$pod" --arg pod_ip "$pod_ip" --arg gw "$gw" \
+    '{name: $name, fqdn: $fqdn, ip: $ip}
+      + (if $pod == "" then {} else {podCidr: $pod, podIp: $pod_ip, podGateway: $gw, podNetns: ($ns + "-pod")} end)
+      + {netns: $ns, hostKey: $key, hostKeys: {ed25519: $key, ecdsa: $ecdsa, rsa: $rsa}}' \
     >"$hdir/host.json"
 }
 
 write_json() { # dir
-  local dir=$1 name sshd holder
+  # One jq for the whole lab, however many hosts: each host's host.json, then its pids in the same order.
+  local dir=$1 name sshd holder files=() pids=()
   while read -r name; do
     sshd=$(sshd_of "$dir" "$name") || sshd=null
     holder=$(holder_of "$dir" "$name") || holder=null
-    jq --argjson sshd "$sshd" --argjson holder "$holder" '. + {sshdPid: $sshd, nsPid: $holder}' "$dir/hosts/$name/host.json"
-  done <"$dir/hosts.order" |
-    jq -s --arg ws "$(cat "$dir/workstation_ip")" --arg wsif "$WS_IF" --arg ns "$LAB_NS" \
-      --arg key "$dir/client/id_ed25519" --arg known "$dir/known_hosts" \
-      '{workstationIp: $ws, workstationInterface: $wsif, labNetns: $ns, clientKey: $key, knownHosts: $known, hosts: .}' \
-      >"$dir/lab.json.tmp"
+    files+=("$dir/hosts/$name/host.json")
+    pids+=("[$sshd,$holder]")
+  done <"$dir/hosts.order"
+  jq -s --arg ws "$(cat "$dir/workstation_ip")" --arg wsif "$WS_IF" --arg ns "$LAB_NS" \
+    --arg key "$dir/client/id_ed25519" --arg known "$dir/known_hosts" --argjson pids "[$(IFS=,; echo "${pids[*]}")]" \
+    '{workstationIp: $ws, workstationInterface: $wsif, labNetns: $ns, clientKey: $key, knownHosts: $known,
+      hosts: [to_entries[] | .value + {sshdPid: $pids[.key][0], nsPid: $pids[.key][1]}]}' \
+    "${files[@]}" >"$dir/lab.json.tmp"
   mv "$dir/lab.json.tmp" "$dir/lab.json"
 }
 
