@@ -458,7 +458,7 @@ on_up_exit() {
 }
 
 cmd_up() { # dir name…
-  local dir=$1 name image other waited=0 started i=0 owner
+  local dir=$1 name image started i=0 owner
   shift
   [ $# -gt 0 ] || die "usage: lab-boot.sh up <labdir> <host>…"
   [ $# -le 20 ] || die "at most 20 hosts"
@@ -471,25 +471,11 @@ cmd_up() { # dir name…
   need_tools ip ssh ssh-keygen nsenter unshare setsid flock findmnt systemd-nspawn timeout
   started=$(now_ms)
   image=$(ensure_image)
-  take_lock "$LOCK_FILE"
-  while [ -z "${LAB_TAKEOVER:-}" ] && other=$(other_owner "$dir") && [ -n "$other" ]; do
-    [ "$waited" -gt 0 ] || say "waiting for the boot lab of another run to go down: $other (LAB_TAKEOVER=1 takes it over)"
-    [ "$waited" -lt $((${LAB_WAIT_SECONDS:-300} * 2)) ] || die "the boot lab $other is still in use; end that run or: sudo bash lab/lab-boot.sh down ${other%% *}"
-    release_lock
-    sleep 0.5
-    take_lock "$LOCK_FILE"
-    waited=$((waited + 1))
-  done
+  wait_for_other_lab "$LOCK_FILE" "$dir" "the boot lab" "sudo bash lab/lab-boot.sh down"
   if [ -r "$REGISTRY" ]; then cmd_down "$(cut -f1 "$REGISTRY")"; fi
   cmd_down "$dir"
-  local existing
-  existing=$(ip -4 route show root "$NET.0/24")
-  [ -z "$existing" ] || die "the root namespace already routes into $NET.0/24 ($existing); the boot lab will not shadow it"
-  UP_DIR=$dir
-  trap on_up_exit EXIT
-  trap 'exit 130' INT TERM
-  mkdir -p "$dir/hosts" "$dir/client"
-  : >"$dir/$MARKER"
+  refuse_shadowing "$NET" "the boot lab"
+  begin_up "$dir"
   owner=${LAB_OWNER_PID:-$PPID}
   printf '%s\t%s\t%s\n' "$dir" "$owner" "$(proc_start "$owner" || echo 0)" >"$REGISTRY.tmp"
   mv "$REGISTRY.tmp" "$REGISTRY"

@@ -453,30 +453,12 @@ cmd_up() {
   mapfile -t lines <<<"$machines_tsv"
   [ -n "${lines[0]:-}" ] || die "$machines lists no machines"
 
-  local started t other waited=0 wait_limit=${LAB_WAIT_SECONDS:-300}
+  local started t
   started=$(now_ms)
-  take_lock "$LOCK_FILE"
-  while [ -z "${LAB_TAKEOVER:-}" ] && other=$(other_owner "$dir") && [ -n "$other" ]; do
-    [ "$waited" -gt 0 ] || say "waiting for the lab of another run to go down: $other (labdir pid command; LAB_TAKEOVER=1 takes it over)"
-    if [ "$waited" -ge $((wait_limit * 2)) ]; then
-      read -r other _ <<<"$other"
-      die "the lab at $other is still in use after ${wait_limit}s; end that run or: sudo npm run lab -- down $other"
-    fi
-    release_lock
-    sleep 0.5
-    take_lock "$LOCK_FILE"
-    waited=$((waited + 1))
-  done
+  wait_for_other_lab "$LOCK_FILE" "$dir" "the lab" "sudo npm run lab -- down"
   cmd_down "$dir"
-  # Never shadow a real network of this machine.
-  local existing
-  existing=$(ip -4 route show root "$net.0/24")
-  [ -z "$existing" ] || die "the root namespace already routes into $net.0/24 ($existing); the lab will not shadow it"
-  UP_DIR=$dir
-  trap on_up_exit EXIT
-  trap 'exit 130' INT TERM
-  mkdir -p "$dir/hosts" "$dir/client"
-  : >"$dir/$MARKER"
+  refuse_shadowing "$net" "the lab"
+  begin_up "$dir"
   register_lab "$dir"
   echo "$ws_ip" >"$dir/workstation_ip"
 
