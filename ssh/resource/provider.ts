@@ -361,24 +361,27 @@ function inputProblems(news: HostRoutesInputs): pulumi.dynamic.CheckFailure[] {
       "is not set; run `pulumi config set --secret pod-routes:sshPrivateKey < ~/.ssh/id_ed25519` (the key pod-routes logs in with)",
     );
   } else if (news.privateKey !== UNKNOWN) {
-    let bad: string | undefined;
-    try {
-      bad = validatePrivateKey(news.privateKey);
-    } catch {
-      bad = "the private key cannot be read";
-    }
+    const bad = keyProblem(validatePrivateKey, news.privateKey, "the private key cannot be read");
     if (bad !== undefined) fail("privateKey", bad);
   }
   if (news.hostKey !== undefined && news.hostKey !== UNKNOWN) {
-    let bad: string | undefined;
-    try {
-      bad = validateHostKey(news.hostKey);
-    } catch {
-      bad = "the pinned host key cannot be read";
-    }
+    const bad = keyProblem(validateHostKey, news.hostKey, "the pinned host key cannot be read");
     if (bad !== undefined) fail("hostKey", bad);
   }
   return failures;
+}
+
+/** What `validate` says is wrong with a key, or `unreadable` when it throws (never the key itself). */
+function keyProblem(
+  validate: (key: string) => string | undefined,
+  key: string,
+  unreadable: string,
+): string | undefined {
+  try {
+    return validate(key);
+  } catch {
+    return unreadable;
+  }
 }
 
 const hostRoutes = {
