@@ -1,6 +1,6 @@
 // The stack program's engine side: read `pod-routes:*` config, plan it (stack/stack-plan.ts, the same plan as the
-// offline CLI), discover what the config leaves to the cloud, then hand plain values and lookups to one
-// component. Every problem of every layer is thrown together, before any resource exists.
+// offline CLI), discover what the config leaves to the cloud, then hand the validated spec, its plan and the
+// lookups to one component. Every problem of every layer is thrown together, before any resource exists.
 // Each cloud's SDK (and the component and discovery built on it) is loaded only by the stack that uses it
 // (`load.gcp()`…): @pulumi/aws alone takes about a second to load, and a bare-metal stack needs none.
 import * as fs from "fs";
@@ -112,14 +112,14 @@ async function deployGcp(planned: StackPlanResult, problems: Problem[]): Promise
     const result = specFromNodes(config, found.nodes, "pod-routes:gcp.discovery.instances", found.problems);
     if (result.ok) {
       spec = result.value;
-      const found = gcp.plan(spec, {
+      const plan = gcp.plan(spec, {
         network: gcpConfig.network,
         routeQuota: gcpConfig.routeQuota,
         setting: setting("gcp."),
         ...(config.routeNamePrefix !== undefined ? { routeNamePrefix: config.routeNamePrefix } : {}),
       });
-      if (found.ok) routes = found.value;
-      else problems.push(...found.problems);
+      if (plan.ok) routes = plan.value;
+      else problems.push(...plan.problems);
     } else problems.push(...result.problems);
   }
   const project = gcpConfig.project ?? new pulumi.Config("gcp").get("project");
